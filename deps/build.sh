@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# Builds static musl archives of protobuf-c (runtime), json-c, libseccomp,
+# libcap and libext2fs + libcom_err from the Debian source packages pinned in
+# deps/versions, into <dir>/musl/{include,lib}. Each package has its own stamp
+# (name + version), so only what changed is rebuilt. Debian's own .a files are
+# glibc builds and cannot be linked with musl, hence this script.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+dir=${1:-$top/build/deps}
+prefix=$dir/musl
+uapi=$dir/uapi
+src=$dir/src
+jobs=$(nproc)
+mkdir -p "$prefix/include" "$prefix/lib" "$src"
+
+# musl-gcc hides /usr/include; expose only the kernel UAPI headers, after
+# musl's own (-idirafter), for libseccomp and our own code.
+mkdir -p "$uapi"
+multiarch=$(gcc -print-multiarch)
+for d in linux asm-generic mtd; do ln -sfn "/usr/include/$d" "$uapi/$d"; done
+ln -sfn "/usr/include/$multiarch/asm" "$uapi/asm"
+
+export CC=musl-gcc
+export CFLAGS="-O2 -g0 -fno-omit-frame-pointer"
+export CPPFLAGS="-idirafter $uapi"
+
+log() { printf 'deps: %s\n' "$*" >&2; }
+
+# fetch <package> <version>: unpacks the Debian source (patches applied) and
+# prints its directory.
+fetch() {
+	local pkg=$1 ver=$2 work=$src/$1_${2//[:~]/_}
+	if [ ! -f "$work/.unpacked" ]; then
+		rm -rf "$work" && mkdir -p "$work"
+		(cd "$work" && apt-get source -qq "$pkg=$ver" >fetch.log 2>&1) || {
+			cat "$work/fetch.log" >&2
+			return 1
+		}
+		touch "$work/.unpacked"
+	fi
+	find "$work" -mindepth 1 -maxdepth 1 -type d | head -n1
+}
+
+build_protobuf_c() {
+	cd "$1"
+	./configure --prefix="$prefix" --libdir="$prefix/lib" --disable-protoc \
+		--enable-static --disable-shared >build.log 2>&1
+	make -j"$jobs" >>build.log 2>&1
+	make install >>build.log 2>&1
+}
+
+build_json_c() {
+	rm -rf "$1/build-musl" && mkdir "$1/build-musl" && cd "$1/build-musl"
+	cmake .. -DCMAKE_C_COMPILER=musl-gcc -DCMAKE_BUILD_TYPE=Release \
+		-DCMAKE_INSTALL_PREFIX="$prefix" -DCMAKE_INSTALL_LIBDIR=lib \
+		-DBUILD_SHARED_LIBS=OFF -DBUILD_STATIC_LIBS=ON -DBUILD_TESTING=OFF \
+		-DDISABLE_WERROR=ON -DBUILD_APPS=OFF >build.log 2>&1
+	make -j"$jobs" >>build.log 2>&1
+	make install >>build.log 2>&1
+}
+
+build_libseccomp() {
+	cd "$1"
+	./configure --prefix="$prefix" --libdir="$prefix/lib" --enable-static \
+		--disable-shared --disable-python >build.log 2>&1
+	make -j"$jobs" -C src libseccomp.la >>build.log 2>&1
+	make -C src install-libLTLIBRARIES >>build.log 2>&1
+	make -C include install >>build.log 2>&1
+}
+
+build_libcap2() {
+	cd "$1"
+	local opts=(SHARED=no GOLANG=no PAM_CAP=no CC=musl-gcc BUILD_CC=gcc
+		"COPTS=$CFLAGS" prefix="$prefix" lib=lib RAISE_SETFCAP=no)
+	make -C libcap "${opts[@]}" libcap.a >build.log 2>&1
+	install -D -m 0644 libcap/libcap.a "$prefix/lib/libcap.a"
+	install -D -m 0644 libcap/include/sys/capability.h "$prefix/include/sys/capability.h"
+}
+
+build_e2fsprogs() {
+	cd "$1"
+	./configure --prefix="$prefix" --libdir="$prefix/lib" --disable-nls \
+		--disable-elf-shlibs --disable-bsd-shlibs --disable-fuse2fs \
+		--disable-uuidd --disable-fsck --disable-e2initrd-helper \
+		--without-libarchive --disable-debugfs --disable-imager \
+		--disable-defrag --disable-tdb >build.log 2>&1
+	make -j"$jobs" libs >>build.log 2>&1
+	make install-libs >>build.log 2>&1
+}
+
+while read -r pkg ver; do
+	case "$pkg" in '' | \#*) continue ;; esac
+	stamp=$prefix/.stamp-$pkg-${ver//[:~]/_}
+	[ -f "$stamp" ] && continue
+	log "building $pkg $ver (static musl)"
+	rm -f "$prefix"/.stamp-"$pkg"-*
+	d=$(fetch "$pkg" "$ver")
+	fn=build_${pkg//-/_}
+	if ! (set -e; $fn "$d"); then
+		log "$pkg failed; last lines of its build log:"
+		tail -n 30 "$(find "$d" -name build.log -newer "$src" | head -n1)" >&2 || true
+		exit 1
+	fi
+	touch "$stamp"
+done <"$top/deps/versions"
