@@ -68,7 +68,7 @@ LDLIBS_ALL := $(LIBS_protobuf) $(LIBS_json) $(LIBS_seccomp) $(LIBS_cap) $(LIBS_e
 objs = $(patsubst %.c,$(OUT)/obj/%.o,$(1))
 define LINK
 @mkdir -p $(@D)
-$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(filter %.a,$^) $(LDLIBS)
+$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) -Wl,--start-group $(filter %.a,$^) $(LDLIBS) -Wl,--end-group
 endef
 
 BINARIES :=
@@ -86,9 +86,14 @@ include proto/proto.mk
 -include gcs/gcs.mk
 -include host/host.mk
 include tests/tests.mk
--include mk/image.mk
+# Further areas (image, run, fuzz, bench, ...) add their own mk/<area>.mk.
+include $(filter-out mk/deps.mk,$(sort $(wildcard mk/*.mk)))
 
-.PHONY: all generated deps setup check check-unit check-integration format lint clean distclean run bench fuzz
+.PHONY: all generated deps setup check check-unit format lint clean distclean run bench fuzz
+
+# `make bench` runs every benchmark: an area adds `bench: bench-<area>`.
+bench:
+	@echo "bench: done"
 generated: $(GENERATED)
 
 all: $(BINARIES) $(HOST_PROGRAMS) $(UNIT_TESTS)
