@@ -26,12 +26,15 @@ ifeq ($(SANITIZE),1)
 override BUILD := host
 endif
 
+# BUILD_DIR lets several people build the same tree at once without sharing
+# objects (the library deps in build/deps are shared).
+BUILD_DIR ?= build
 ifeq ($(BUILD),musl)
-OUT := $(TOP)/build/musl
+OUT := $(TOP)/$(BUILD_DIR)/musl
 else ifeq ($(SANITIZE),1)
-OUT := $(TOP)/build/host-san
+OUT := $(TOP)/$(BUILD_DIR)/host-san
 else
-OUT := $(TOP)/build/$(BUILD)
+OUT := $(TOP)/$(BUILD_DIR)/$(BUILD)
 endif
 
 include mk/deps.mk
@@ -126,7 +129,7 @@ lint:
 	@echo "lint: clean"
 
 clean:
-	rm -rf build/musl build/host build/host-san build/fuzz
+	rm -rf $(BUILD_DIR)/musl $(BUILD_DIR)/host $(BUILD_DIR)/host-san $(BUILD_DIR)/fuzz
 
 distclean:
 	rm -rf build
