@@ -1,0 +1,16 @@
+# init/: /init (PID 1 of the utility VM) and /bin/vsockexec.
+#
+# Both are static, built with -Os and stripped: hcsshim's musl init is about
+# 79 KB and ours is to stay under 64 KB (guest-image.md §2.1). They link only
+# libinit.a (their own pieces, archived so that the unit tests reach the
+# parsers) and liblcow.a (the transport); no json or protobuf.
+INIT_MAINS := init/main.c init/vsockexec.c
+INIT_LIB_SRCS := $(filter-out $(INIT_MAINS),$(wildcard init/*.c))
+
+$(call objs,$(INIT_MAINS) $(INIT_LIB_SRCS)): CFLAGS += -Os
+
+$(OUT)/libinit.a: $(call objs,$(INIT_LIB_SRCS))
+	@mkdir -p $(@D)
+	$(AR) rcs $@ $^
+
+COMPONENT_LIBS += $(OUT)/libinit.a
