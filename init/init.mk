@@ -7,10 +7,25 @@
 INIT_MAINS := init/main.c init/vsockexec.c
 INIT_LIB_SRCS := $(filter-out $(INIT_MAINS),$(wildcard init/*.c))
 
+# The init tests run these chrooted in a root that has no libc, so they are
+# static in every flavour but the sanitizer one (ASan cannot link
+# statically; those tests then skip).
+ifeq ($(SANITIZE),1)
+INIT_STATIC :=
+else
+INIT_STATIC := -static
+endif
+
 $(call objs,$(INIT_MAINS) $(INIT_LIB_SRCS)): CFLAGS += -Os
 
 $(OUT)/libinit.a: $(call objs,$(INIT_LIB_SRCS))
 	@mkdir -p $(@D)
 	$(AR) rcs $@ $^
 
+$(OUT)/init: $(call objs,init/main.c) $(OUT)/libinit.a $(OUT)/liblcow.a
+	$(LINK)
+
+$(OUT)/init: private LDFLAGS += $(INIT_STATIC) -s
+
+BINARIES += $(OUT)/init
 COMPONENT_LIBS += $(OUT)/libinit.a

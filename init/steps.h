@@ -1,0 +1,19 @@
+/* The named steps of the boot table (boot.h); each returns 0 or a negative
+ * errno and takes the parsed options. */
+#ifndef LCOW_INIT_STEPS_H
+#define LCOW_INIT_STEPS_H
+
+#include <stdbool.h>
+
+struct init_options;
+
+/* Gives init fds 0-2 (/dev/console, else /dev/null) if the kernel did not. */
+int init_console_stdio(const struct init_options *o);
+
+/* Brings lo up for IPv4 and IPv6. */
+int init_loopback_up(const struct init_options *o);
+
+/* Reads the host's entropy from the -e port into the kernel pool. */
+int init_entropy_seed(const struct init_options *o);
+
+#endif
