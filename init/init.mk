@@ -25,7 +25,10 @@ $(OUT)/libinit.a: $(call objs,$(INIT_LIB_SRCS))
 $(OUT)/init: $(call objs,init/main.c) $(OUT)/libinit.a $(OUT)/liblcow.a
 	$(LINK)
 
-$(OUT)/init: private LDFLAGS += $(INIT_STATIC) -s
+$(OUT)/vsockexec: $(call objs,init/vsockexec.c) $(OUT)/libinit.a $(OUT)/liblcow.a
+	$(LINK)
 
-BINARIES += $(OUT)/init
+$(OUT)/init $(OUT)/vsockexec: private LDFLAGS += $(INIT_STATIC) -s
+
+BINARIES += $(OUT)/init $(OUT)/vsockexec
 COMPONENT_LIBS += $(OUT)/libinit.a
