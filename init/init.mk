@@ -6,6 +6,7 @@
 # parsers) and liblcow.a (the transport); no json or protobuf.
 INIT_MAINS := init/main.c init/vsockexec.c
 INIT_LIB_SRCS := $(filter-out $(INIT_MAINS),$(wildcard init/*.c))
+INIT_HELPERS := $(OUT)/tests/helpers/init_probe $(OUT)/tests/helpers/nsrun
 
 # The init tests run these chrooted in a root that has no libc, so they are
 # static in every flavour but the sanitizer one (ASan cannot link
@@ -30,5 +31,16 @@ $(OUT)/vsockexec: $(call objs,init/vsockexec.c) $(OUT)/libinit.a $(OUT)/liblcow.
 
 $(OUT)/init $(OUT)/vsockexec: private LDFLAGS += $(INIT_STATIC) -s
 
+# Test helpers: a probe that runs as init's child and reports what it sees,
+# and a launcher that starts init as PID 1 of new namespaces in a chroot.
+$(OUT)/tests/helpers/init_probe: $(OUT)/obj/tests/helpers/init_probe.o
+	$(LINK)
+
+$(OUT)/tests/helpers/nsrun: $(OUT)/obj/tests/helpers/nsrun.o
+	$(LINK)
+
+$(OUT)/tests/helpers/init_probe: private LDFLAGS += $(INIT_STATIC)
+
 BINARIES += $(OUT)/init $(OUT)/vsockexec
 COMPONENT_LIBS += $(OUT)/libinit.a
+all: $(INIT_HELPERS)
