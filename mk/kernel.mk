@@ -1,0 +1,27 @@
+# The guest kernel (issue 8): Debian's linux-source-6.1, tinyconfig plus
+# kernel-config/lcow.config, everything built in, no modules.
+#
+#   make kernel                      build (or take from the cache) and put
+#                                    out/kernel (EFI-stub bzImage), out/vmlinux
+#                                    (uncompressed, stripped) and out/kernel.config
+#   make kernel KERNEL=bzImage [VMLINUX=vmlinux]
+#                                    use a vendor kernel instead; without
+#                                    VMLINUX it is unpacked from the bzImage
+#   KERNEL_CACHE=dir                 cache root (default /var/cache/lcow-guest);
+#                                    results are keyed by source version +
+#                                    fragment hash, so a rebuild is seconds
+#   KERNEL_JOBS=n                    parallel compile jobs (default: all CPUs)
+
+KERNEL_CACHE ?= /var/cache/lcow-guest
+KERNEL_FRAGMENT := $(TOP)/kernel-config/lcow.config
+IMAGE_OUT ?= $(TOP)/out
+
+.PHONY: kernel
+ifdef KERNEL
+kernel:
+	@python3 $(TOP)/kernel-config/vendor-kernel.py "$(KERNEL)" $(if $(VMLINUX),"$(VMLINUX)") $(IMAGE_OUT)
+else
+kernel:
+	@KERNEL_CACHE=$(KERNEL_CACHE) KERNEL_JOBS=$(KERNEL_JOBS) \
+		bash $(TOP)/kernel-config/build-kernel.sh $(KERNEL_FRAGMENT) $(IMAGE_OUT)
+endif
