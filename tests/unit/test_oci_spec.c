@@ -1,0 +1,725 @@
+/* Spec preparation (spec §6.1) on json-c trees, in a temporary bundle. */
+#include "unit.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "oci_spec.h"
+
+static char tmp[64];
+
+static void cleanup(void)
+{
+	char cmd[128];
+
+	if (tmp[0]) {
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
+		if (system(cmd) != 0)
+			fprintf(stderr, "cleanup of %s failed\n", tmp);
+	}
+}
+
+static void path(char *buf, size_t size, const char *rel)
+{
+	snprintf(buf, size, "%s/%s", tmp, rel);
+}
+
+static void mkdirs(const char *rel)
+{
+	char cmd[256];
+
+	snprintf(cmd, sizeof(cmd), "mkdir -p '%s/%s'", tmp, rel);
+	CHECK_EQ(system(cmd), 0);
+}
+
+static void write_file(const char *rel, const char *text)
+{
+	char p[256];
+	FILE *f;
+
+	path(p, sizeof(p), rel);
+	f = fopen(p, "w");
+	CHECK(f != NULL);
+	fputs(text, f);
+	fclose(f);
+}
+
+static char *read_file(const char *abs)
+{
+	static char buf[65536];
+	FILE *f = fopen(abs, "r");
+	size_t n;
+
+	if (!f)
+		unit_fail(__FILE__, __LINE__, "cannot open %s", abs);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+/* A temp dir with bundles b1 (standalone), sb (sandbox), w1 (workload) and
+ * a rootfs with users. */
+static void setup(void)
+{
+	strcpy(tmp, "/tmp/lcow-oci-XXXXXX");
+	CHECK(mkdtemp(tmp) != NULL);
+	atexit(cleanup);
+	mkdirs("rootfs/etc");
+	write_file("rootfs/etc/passwd", "root:x:0:0::/root:/bin/sh\n"
+					"alice:x:1000:1000::/home/alice:/bin/sh\n"
+					"bob:x:1001:1001::/:/bin/sh\n");
+	write_file("rootfs/etc/group", "alice:x:1000:\nwheel:x:10:alice\nstaff:x:50:alice,bob\n");
+}
+
+static struct json_object *parse(const char *text)
+{
+	struct json_object *o;
+	struct error e;
+
+	if (oci_json_parse(text, strlen(text), &o, &e) < 0)
+		unit_fail(__FILE__, __LINE__, "%s", e.msg);
+	return o;
+}
+
+static const char *get_str(struct json_object *o, const char *ptr)
+{
+	struct json_object *v;
+
+	if (json_pointer_get(o, ptr, &v) < 0)
+		return NULL;
+	return json_object_get_string(v);
+}
+
+static const char *json(struct json_object *o)
+{
+	return json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+							 JSON_C_TO_STRING_NOSLASHESCAPE);
+}
+
+/* The mount with this destination, as text; NULL if none. Fails if two. */
+static const char *mount_of(struct json_object *spec, const char *dest)
+{
+	struct json_object *mounts, *found = NULL;
+
+	CHECK(json_object_object_get_ex(spec, "mounts", &mounts));
+	for (size_t i = 0; i < json_object_array_length(mounts); i++) {
+		struct json_object *m = json_object_array_get_idx(mounts, i), *d;
+
+		if (json_object_object_get_ex(m, "destination", &d) &&
+		    !strcmp(json_object_get_string(d), dest)) {
+			if (found)
+				unit_fail(__FILE__, __LINE__, "%s mounted twice", dest);
+			found = m;
+		}
+	}
+	return found ? json(found) : NULL;
+}
+
+static struct oci_prepare_opts opts(const char *id, const char *bundle_rel)
+{
+	static char bundle[4][128];
+	static int next;
+	static const char *const search[] = {"corp.example", "example"};
+	static const char *const servers[] = {"10.0.0.2", "10.0.0.3"};
+	struct oci_prepare_opts o = {
+		.id = id,
+		.cgroup_parent = "/pods",
+		.cgroup_per_pod = true,
+		.uvm_hostname = "uvm-host",
+		.dns = {.search = search, .nsearch = 2, .servers = servers, .nservers = 2},
+	};
+
+	path(bundle[next], sizeof(bundle[next]), bundle_rel);
+	o.bundle = bundle[next];
+	next = (next + 1) % 4;
+	return o;
+}
+
+static int prepare(struct json_object *spec, struct oci_prepare_opts *o, struct oci_prepared *p,
+		   struct error *e)
+{
+	int rc = oci_spec_classify(spec, o->id, &o->cls, e);
+
+	return rc < 0 ? rc : oci_spec_prepare(spec, o, p, e);
+}
+
+#define ROOTFS_SPEC(extra)                                                                         \
+	"{\"ociVersion\":\"1.0.2\",\"process\":{\"terminal\":false,\"user\":{\"uid\":0,"           \
+	"\"gid\":0},\"args\":[\"sh\"],\"cwd\":\"/\"},\"root\":{\"path\":\"%s/rootfs\"},"           \
+	"\"mounts\":[{\"destination\":\"/proc\",\"type\":\"proc\",\"source\":\"proc\"}],"          \
+	"\"linux\":{\"namespaces\":[{\"type\":\"pid\"},{\"type\":\"network\"}]}" extra "}"
+
+/* Parses a spec text in which every "%s" stands for the temp dir. */
+static struct json_object *spec_with(const char *tmpl)
+{
+	char text[4096];
+	size_t o = 0;
+
+	for (const char *p = tmpl; *p && o + sizeof(tmp) < sizeof(text); p++) {
+		if (p[0] == '%' && p[1] == 's') {
+			o += (size_t)snprintf(text + o, sizeof(text) - o, "%s", tmp);
+			p++;
+		} else {
+			text[o++] = *p;
+		}
+	}
+	text[o] = '\0';
+	return parse(text);
+}
+
+TEST(classify_by_annotations)
+{
+	struct oci_class c;
+	struct error e;
+	struct json_object *s;
+
+	s = parse("{}");
+	CHECK_OK(oci_spec_classify(s, "c1", &c, &e));
+	CHECK_EQ(c.kind, OCI_STANDALONE);
+	CHECK_STREQ(c.sandbox_id, "");
+	json_object_put(s);
+
+	s = parse("{\"annotations\":{\"io.kubernetes.cri.container-type\":\"sandbox\","
+		  "\"io.kubernetes.cri.sandbox-id\":\"sb1\"}}");
+	CHECK_OK(oci_spec_classify(s, "sb1", &c, &e));
+	CHECK_EQ(c.kind, OCI_SANDBOX);
+	CHECK_STREQ(c.sandbox_id, "sb1");
+	/* The sandbox-id of a sandbox must be its own. */
+	CHECK(oci_spec_classify(s, "other", &c, &e) < 0);
+	CHECK_EQ(e.kind, ERR_INVALID_ARG);
+	json_object_put(s);
+
+	s = parse("{\"annotations\":{\"io.kubernetes.cri.container-type\":\"container\","
+		  "\"io.kubernetes.cri.sandbox-id\":\"sb1\"}}");
+	CHECK_OK(oci_spec_classify(s, "w1", &c, &e));
+	CHECK_EQ(c.kind, OCI_WORKLOAD);
+	CHECK_STREQ(c.sandbox_id, "sb1");
+	json_object_put(s);
+
+	s = parse("{\"annotations\":{\"io.kubernetes.cri.container-type\":\"container\"}}");
+	CHECK(oci_spec_classify(s, "w1", &c, &e) < 0);
+	CHECK_EQ(e.kind, ERR_INVALID_ARG);
+	CHECK(strstr(e.msg, "io.kubernetes.cri.sandbox-id") != NULL);
+	json_object_put(s);
+
+	s = parse("{\"annotations\":{\"io.kubernetes.cri.container-type\":\"pod\"}}");
+	CHECK(oci_spec_classify(s, "w1", &c, &e) < 0);
+	CHECK_EQ(e.kind, ERR_INVALID_ARG);
+	json_object_put(s);
+
+	/* The sandbox id becomes a cgroup path component. */
+	s = parse("{\"annotations\":{\"io.kubernetes.cri.container-type\":\"container\","
+		  "\"io.kubernetes.cri.sandbox-id\":\"../../x\"}}");
+	CHECK(oci_spec_classify(s, "w1", &c, &e) < 0);
+	CHECK_EQ(e.kind, ERR_INVALID_ARG);
+	json_object_put(s);
+}
+
+TEST(standalone_files_mounts_cgroup_windows)
+{
+	struct json_object *s;
+	struct oci_prepare_opts o;
+	struct oci_prepared p;
+	struct error e;
+	char want[512], f[256];
+
+	setup();
+	s = spec_with(ROOTFS_SPEC(",\"hostname\":\"web.corp.example\",\"windows\":{\"network\":"
+				  "{\"networkNamespace\":\"A1B2-ns\"},\"devices\":[]}"));
+	o = opts("c1", "b1");
+	CHECK_OK(prepare(s, &o, &p, &e));
+	CHECK_STREQ(p.network_namespace, "A1B2-ns");
+	CHECK(!json_object_object_get_ex(s, "windows", NULL));
+	CHECK_STREQ(p.cgroups_path, "/pods/c1");
+	CHECK_STREQ(get_str(s, "/linux/cgroupsPath"), "/pods/c1");
+	CHECK(p.new_pid_ns);
+	CHECK(!p.terminal);
+	CHECK(!p.has_username);
+	snprintf(want, sizeof(want), "%s/rootfs", tmp);
+	CHECK_STREQ(p.rootfs, want);
+
+	snprintf(want, sizeof(want),
+		 "{\"destination\":\"/etc/hostname\",\"type\":\"bind\",\"source\":\"%s/b1/"
+		 "hostname\",\"options\":[\"bind\"]}",
+		 tmp);
+	CHECK_STREQ(mount_of(s, "/etc/hostname"), want);
+	snprintf(want, sizeof(want),
+		 "{\"destination\":\"/etc/hosts\",\"type\":\"bind\",\"source\":\"%s/b1/"
+		 "hosts\",\"options\":[\"bind\"]}",
+		 tmp);
+	CHECK_STREQ(mount_of(s, "/etc/hosts"), want);
+	snprintf(want, sizeof(want),
+		 "{\"destination\":\"/etc/resolv.conf\",\"type\":\"bind\",\"source\":\"%s/b1/"
+		 "resolv.conf\",\"options\":[\"bind\"]}",
+		 tmp);
+	CHECK_STREQ(mount_of(s, "/etc/resolv.conf"), want);
+
+	path(f, sizeof(f), "b1/hostname");
+	CHECK_STREQ(read_file(f), "web.corp.example\n");
+	path(f, sizeof(f), "b1/hosts");
+	CHECK_STREQ(read_file(f), "127.0.0.1 localhost\n"
+				  "127.0.0.1 web.corp.example web\n"
+				  "::1 localhost ip6-localhost ip6-loopback\n"
+				  "fe00::0 ip6-localnet\n"
+				  "ff00::0 ip6-mcastprefix\n"
+				  "ff02::1 ip6-allnodes\n"
+				  "ff02::2 ip6-allrouters\n");
+	path(f, sizeof(f), "b1/resolv.conf");
+	CHECK_STREQ(read_file(f), "search corp.example example\n"
+				  "nameserver 10.0.0.2\n"
+				  "nameserver 10.0.0.3\n");
+
+	/* Preparing again adds nothing twice (mount_of fails on duplicates). */
+	CHECK_OK(prepare(s, &o, &p, &e));
+	CHECK(mount_of(s, "/etc/hosts") != NULL);
+	CHECK(mount_of(s, "/etc/hostname") != NULL);
+	CHECK(mount_of(s, "/etc/resolv.conf") != NULL);
+	CHECK_EQ(json_object_array_length(json_object_object_get(s, "mounts")), 4);
+	json_object_put(s);
+}
+
+TEST(existing_mounts_kept_readonly_rootfs_and_uvm_hostname)
+{
+	struct json_object *s;
+	struct oci_prepare_opts o;
+	struct oci_prepared p;
+	struct error e;
+	char want[512], f[256];
+
+	setup();
+	/* The spec mounts its own /etc/hosts (with a trailing slash, which is
+	 * the same path) and has a read-only rootfs and no hostname. */
+	s = spec_with("{\"process\":{\"cwd\":\"/\"},\"root\":{\"path\":\"%s/rootfs\","
+		      "\"readonly\":true},\"mounts\":[{\"destination\":\"/etc//hosts/\","
+		      "\"type\":\"bind\",\"source\":\"/mine\",\"options\":[\"rbind\"]}]}");
+	o = opts("c2", "b2");
+	CHECK_OK(prepare(s, &o, &p, &e));
+	CHECK_STREQ(mount_of(s, "/etc//hosts/"), "{\"destination\":\"/etc//hosts/\",\"type\":"
+						 "\"bind\",\"source\":\"/mine\",\"options\":"
+						 "[\"rbind\"]}");
+	CHECK(mount_of(s, "/etc/hosts") == NULL);
+	path(f, sizeof(f), "b2/hosts");
+	CHECK(access(f, F_OK) < 0 && errno == ENOENT);
+	snprintf(want, sizeof(want),
+		 "{\"destination\":\"/etc/hostname\",\"type\":\"bind\",\"source\":\"%s/b2/"
+		 "hostname\",\"options\":[\"bind\",\"ro\"]}",
+		 tmp);
+	CHECK_STREQ(mount_of(s, "/etc/hostname"), want);
+	path(f, sizeof(f), "b2/hostname");
+	CHECK_STREQ(read_file(f), "uvm-host\n");
+	/* The bundle is created private. */
+	path(f, sizeof(f), "b2");
+	struct stat st;
+	CHECK_EQ(stat(f, &st), 0);
+	CHECK_EQ(st.st_mode & 0777, 0700);
+	CHECK(!p.new_pid_ns);
+	json_object_put(s);
+}
+
+TEST(hostname_and_dns_validation)
+{
+	struct json_object *s;
+	struct oci_prepare_opts o;
+	struct oci_prepared p;
+	struct error e;
+	char buf[512];
+	const char *const many[] = {"a", "b", "c", "d", "e", "f", "g"};
+	const char *const bad[] = {"evil\nnameserver 6.6.6.6"};
+	struct oci_dns dns = {.search = many, .nsearch = 7};
+	char longname[300];
+
+	CHECK(oci_hostname_valid(""));
+	CHECK(oci_hostname_valid("a-b_c.d9"));
+	CHECK(!oci_hostname_valid("a b"));
+	CHECK(!oci_hostname_valid("a/b"));
+	memset(longname, 'x', 256);
+	longname[256] = '\0';
+	CHECK(!oci_hostname_valid(longname));
+	longname[255] = '\0';
+	CHECK(oci_hostname_valid(longname));
+
+	CHECK(oci_resolv_content(&dns, buf, sizeof(buf), &e) < 0);
+	CHECK_EQ(e.kind, ERR_INVALID_ARG);
+	dns.nsearch = 6;
+	CHECK(oci_resolv_content(&dns, buf, sizeof(buf), &e) > 0);
+	CHECK_STREQ(buf, "search a b c d e f\n");
+	dns = (struct oci_dns){.servers = bad, .nservers = 1};
+	CHECK(oci_resolv_content(&dns, buf, sizeof(buf), &e) < 0);
+	CHECK_EQ(e.kind, ERR_INVALID_ARG);
+	dns = (struct oci_dns){0};
+	CHECK_EQ(oci_resolv_content(&dns, buf, sizeof(buf), &e), 0);
+	CHECK_STREQ(buf, "");
+
+	setup();
+	s = spec_with(ROOTFS_SPEC(",\"hostname\":\"bad host!\""));
+	o = opts("c3", "b3");
+	CHECK(prepare(s, &o, &p, &e) < 0);
+	CHECK_EQ(e.kind, ERR_INVALID_ARG);
+	CHECK(strstr(e.msg, "bad host!") != NULL);
+	json_object_put(s);
+}
+
+TEST(config_json_keeps_every_other_value_byte_for_byte)
+{
+	/* Values the guest does not mean to change must reach runc exactly:
+	 * RLIM_INFINITY as uint64, big signed values, doubles as written,
+	 * escapes, non-ASCII text, slashes, unknown keys. */
+	static const char *const kept[] = {
+		"\"rlimits\":[{\"type\":\"RLIMIT_NOFILE\",\"hard\":18446744073709551615,"
+		"\"soft\":18446744073709551615}]",
+		"\"memory\":{\"limit\":9223372036854775807,\"swap\":18446744073709551615,"
+		"\"swappiness\":0}",
+		"\"cpu\":{\"shares\":1024,\"quota\":-1,\"period\":100000,\"weird\":1.50}",
+		"\"env\":[\"PATH=/usr/bin:/bin\",\"Q=\\\"quoted\\\" \\\\ "
+		"tab\\t\",\"U=\xc3\xa9\xe2\x82\xac\"]",
+		"\"annotations\":{\"x.y/z\":\"http://a/b?c=d\",\"n\":\"-0.0\"}",
+		"\"vendorExtension\":{\"deep\":[1,-2,3.25e+10,true,null,{}]}",
+	};
+	char text[4096], f[256];
+	struct json_object *s, *back;
+	struct oci_prepare_opts o;
+	struct oci_prepared p;
+	struct error e;
+	const char *out;
+
+	setup();
+	snprintf(text, sizeof(text),
+		 "{\"ociVersion\":\"1.0.2\",\"process\":{\"args\":[\"sh\"],\"cwd\":\"/\",%s,%s},"
+		 "\"root\":{\"path\":\"%s/rootfs\"},\"linux\":{\"resources\":{%s,%s}},%s,%s}",
+		 kept[0], kept[3], tmp, kept[1], kept[2], kept[4], kept[5]);
+	s = parse(text);
+	o = opts("c4", "b4");
+	CHECK_OK(prepare(s, &o, &p, &e));
+	path(f, sizeof(f), "b4/config.json");
+	CHECK_OK(oci_json_write(f, s, &e));
+	out = read_file(f);
+	for (size_t i = 0; i < ARRAY_SIZE(kept); i++)
+		if (!strstr(out, kept[i]))
+			unit_fail(__FILE__, __LINE__, "config.json lost %s:\n%s", kept[i], out);
+	CHECK(strstr(out, "\\/") == NULL);
+	/* And the file parses back to the same document. */
+	CHECK_OK(oci_json_read(f, &back, &e));
+	CHECK(json_object_equal(back, s));
+	struct json_object *hard;
+	CHECK_EQ(json_pointer_get(back, "/process/rlimits/0/hard", &hard), 0);
+	CHECK(json_object_get_uint64(hard) == UINT64_MAX);
+	json_object_put(back);
+	json_object_put(s);
+}
+
+TEST(username_resolved_in_rootfs)
+{
+	struct json_object *s;
+	struct oci_prepare_opts o;
+	struct oci_prepared p;
+	struct error e;
+
+	setup();
+	s = spec_with("{\"process\":{\"cwd\":\"/work/dir\",\"user\":{\"uid\":0,\"gid\":0,"
+		      "\"additionalGids\":[7],\"username\":\"alice\"}},\"root\":{\"path\":"
+		      "\"%s/rootfs\"}}");
+	o = opts("c5", "b5");
+	CHECK_OK(prepare(s, &o, &p, &e));
+	CHECK(p.has_username);
+	CHECK_STREQ(json(json_object_object_get(json_object_object_get(s, "process"), "user")),
+		    "{\"uid\":1000,\"gid\":1000,\"additionalGids\":[7,10,50],\"username\":"
+		    "\"alice\"}");
+	/* runc needs the cwd inside the rootfs. */
+	char d[256];
+	struct stat st;
+	path(d, sizeof(d), "rootfs/work/dir");
+	CHECK(stat(d, &st) == 0 && S_ISDIR(st.st_mode));
+	json_object_put(s);
+
+	s = spec_with("{\"process\":{\"user\":{\"username\":\"mallory\"}},\"root\":{\"path\":"
+		      "\"%s/rootfs\"}}");
+	CHECK(prepare(s, &o, &p, &e) < 0);
+	CHECK_EQ(e.kind, ERR_INVALID_ARG);
+	CHECK(strstr(e.msg, "\"mallory\" not found") != NULL);
+	json_object_put(s);
+}
+
+TEST(cwd_creation_does_not_follow_symlinks_out_of_rootfs)
+{
+	struct json_object *s;
+	struct oci_prepare_opts o;
+	struct oci_prepared p;
+	struct error e;
+	char link[256], outside[256];
+
+	setup();
+	/* rootfs/escape -> <tmp>/outside: the cwd must not be created there. */
+	path(outside, sizeof(outside), "outside");
+	CHECK_EQ(mkdir(outside, 0755), 0);
+	path(link, sizeof(link), "rootfs/escape");
+	CHECK_EQ(symlink(outside, link), 0);
+	s = spec_with("{\"process\":{\"cwd\":\"/escape/new\"},\"root\":{\"path\":\"%s/rootfs\"}}");
+	o = opts("c6", "b6");
+	CHECK_OK(prepare(s, &o, &p, &e));
+	strcat(outside, "/new");
+	CHECK(access(outside, F_OK) < 0);
+	json_object_put(s);
+}
+
+TEST(workload_uses_sandbox_files_and_rewrites_mounts)
+{
+	struct json_object *s;
+	struct oci_prepare_opts o;
+	struct oci_prepared p;
+	struct error e;
+	char want[512], f[256], sbroot[256], text[2048];
+	struct stat st;
+
+	setup();
+	/* The sandbox first: it writes the files and makes the pod dirs. */
+	s = spec_with(ROOTFS_SPEC(",\"hostname\":\"pod1\",\"annotations\":{"
+				  "\"io.kubernetes.cri.container-type\":\"sandbox\","
+				  "\"io.kubernetes.cri.sandbox-id\":\"sb\"}"));
+	o = opts("sb", "sb");
+	CHECK_OK(prepare(s, &o, &p, &e));
+	CHECK_STREQ(p.cgroups_path, "/pods/sb/sb");
+	json_object_put(s);
+	path(sbroot, sizeof(sbroot), "sb");
+	path(f, sizeof(f), "sb/sandboxMounts");
+	CHECK(stat(f, &st) == 0 && S_ISDIR(st.st_mode));
+
+	snprintf(text, sizeof(text),
+		 "{\"process\":{\"cwd\":\"/\"},\"root\":{\"path\":\"%s/rootfs\"},\"annotations\":{"
+		 "\"io.kubernetes.cri.container-type\":\"container\","
+		 "\"io.kubernetes.cri.sandbox-id\":\"sb\"},\"mounts\":["
+		 "{\"destination\":\"/data\",\"type\":\"bind\",\"source\":\"sandbox://vol/a\"},"
+		 "{\"destination\":\"/scratch\",\"type\":\"bind\",\"source\":\"sandbox-tmp://t1\"},"
+		 "{\"destination\":\"/host\",\"type\":\"bind\",\"source\":\"uvm://%s/rootfs/etc\"},"
+		 "{\"destination\":\"/plain\",\"type\":\"bind\",\"source\":\"/run/x\"}]}",
+		 tmp, tmp);
+	s = parse(text);
+	o = opts("w1", "w1");
+	o.sandbox_root = sbroot;
+	CHECK_OK(prepare(s, &o, &p, &e));
+	CHECK_STREQ(p.cgroups_path, "/pods/sb/w1");
+	snprintf(want, sizeof(want),
+		 "{\"destination\":\"/etc/hosts\",\"type\":\"bind\",\"source\":\"%s/sb/hosts\","
+		 "\"options\":[\"bind\"]}",
+		 tmp);
+	CHECK_STREQ(mount_of(s, "/etc/hosts"), want);
+	snprintf(want, sizeof(want), "%s/sb/sandboxMounts/vol/a", tmp);
+	CHECK_STREQ(get_str(s, "/mounts/0/source"), want);
+	snprintf(want, sizeof(want), "%s/sb/sandboxTmpfsMounts/t1", tmp);
+	CHECK_STREQ(get_str(s, "/mounts/1/source"), want);
+	CHECK(stat(want, &st) == 0 && S_ISDIR(st.st_mode));
+	CHECK_EQ(st.st_mode & 0777, 0777);
+	snprintf(want, sizeof(want), "%s/rootfs/etc", tmp);
+	CHECK_STREQ(get_str(s, "/mounts/2/source"), want);
+	CHECK_STREQ(get_str(s, "/mounts/3/source"), "/run/x");
+	/* The workload wrote no files of its own. */
+	path(f, sizeof(f), "w1/hosts");
+	CHECK(access(f, F_OK) < 0);
+	json_object_put(s);
+
+	/* The v0.11 layout puts every container directly under the parent. */
+	s = spec_with(ROOTFS_SPEC(",\"annotations\":{\"io.kubernetes.cri.container-type\":"
+				  "\"container\",\"io.kubernetes.cri.sandbox-id\":\"sb\"}"));
+	o = opts("w2", "w2");
+	o.sandbox_root = sbroot;
+	o.cgroup_parent = "/containers";
+	o.cgroup_per_pod = false;
+	CHECK_OK(prepare(s, &o, &p, &e));
+	CHECK_STREQ(get_str(s, "/linux/cgroupsPath"), "/containers/w2");
+	json_object_put(s);
+}
+
+static void expect_prepare_error(const char *spec_fmt, const char *id, const char *sbroot_rel,
+				 enum error_kind kind, const char *needle)
+{
+	struct json_object *s = spec_with(spec_fmt);
+	struct oci_prepare_opts o = opts(id, id);
+	struct oci_prepared p;
+	struct error e;
+	char sbroot[256];
+
+	if (sbroot_rel) {
+		path(sbroot, sizeof(sbroot), sbroot_rel);
+		o.sandbox_root = sbroot;
+	}
+	CHECK(prepare(s, &o, &p, &e) < 0);
+	if ((int)e.kind != (int)kind || !strstr(e.msg, needle))
+		unit_fail(__FILE__, __LINE__, "kind %d \"%s\", want kind %d with \"%s\"", e.kind,
+			  e.msg, kind, needle);
+	json_object_put(s);
+}
+
+#define WORKLOAD_ANN                                                                               \
+	"\"annotations\":{\"io.kubernetes.cri.container-type\":\"container\","                     \
+	"\"io.kubernetes.cri.sandbox-id\":\"sb\"}"
+
+TEST(bad_mounts_and_workload_rules)
+{
+	setup();
+	mkdirs("sb");
+	expect_prepare_error(ROOTFS_SPEC(",\"hostname\":\"own\"," WORKLOAD_ANN), "w3", "sb",
+			     ERR_INVALID_ARG, "must not set a hostname");
+	expect_prepare_error(ROOTFS_SPEC("," WORKLOAD_ANN), "w4", NULL, ERR_NO_CONTAINER,
+			     "sandbox sb of w4 not found");
+	expect_prepare_error("{\"root\":{\"path\":\"%s/rootfs\"},\"mounts\":[{\"destination\":"
+			     "\"/d\",\"source\":\"sandbox://x\"}]}",
+			     "c7", NULL, ERR_INVALID_ARG, "needs a pod sandbox");
+	expect_prepare_error("{\"root\":{\"path\":\"%s/rootfs\"}," WORKLOAD_ANN
+			     ",\"mounts\":[{\"destination\":\"/d\",\"source\":\"sandbox://a/../../"
+			     "etc\"}]}",
+			     "w5", "sb", ERR_INVALID_ARG, "\"..\"");
+	expect_prepare_error("{\"root\":{\"path\":\"%s/rootfs\"},\"mounts\":[{\"destination\":"
+			     "\"/d\",\"source\":\"uvm:///no/such/lcow/path\"}]}",
+			     "c8", NULL, ERR_INVALID_ARG, "/no/such/lcow/path");
+	expect_prepare_error("{\"root\":{\"path\":\"%s/rootfs\"}," WORKLOAD_ANN
+			     ",\"mounts\":[{\"destination\":\"/h\",\"source\":\"hugepages://2M/"
+			     "x\"}]}",
+			     "w6", "sb", ERR_NOT_IMPLEMENTED, "hugepages");
+	expect_prepare_error("{\"process\":{},\"mounts\":[]}", "c9", NULL, ERR_INVALID_ARG,
+			     "root.path");
+	expect_prepare_error("{\"root\":{\"path\":\"%s/rootfs\"},\"mounts\":{}}", "c10", NULL,
+			     ERR_INVALID_ARG, "\"mounts\" has the wrong type");
+	expect_prepare_error("{\"root\":{\"path\":\"%s/rootfs\"}}", "bad/id", NULL, ERR_INVALID_ARG,
+			     "invalid container id");
+}
+
+TEST(annotations_shm_rlimit_core_host_network)
+{
+	struct json_object *s;
+	struct oci_prepare_opts o;
+	struct oci_prepared p;
+	struct error e;
+
+	setup();
+	s = spec_with("{\"process\":{\"rlimits\":[{\"type\":\"RLIMIT_CORE\",\"hard\":0,\"soft\":"
+		      "0}]},\"root\":{\"path\":\"%s/rootfs\"},\"mounts\":[{\"destination\":\"/dev/"
+		      "shm\",\"type\":\"bind\",\"source\":\"/x\",\"options\":[\"rbind\"]}],"
+		      "\"linux\":{\"namespaces\":[{\"type\":\"network\"},{\"type\":\"pid\"},"
+		      "{\"type\":\"network\",\"path\":\"/proc/1/ns/net\"}]},\"annotations\":{"
+		      "\"io.microsoft.lcow.shm.size-kb\":\"65536\","
+		      "\"io.microsoft.lcow.rlimitcore\":\"1024;18446744073709551615\","
+		      "\"io.microsoft.virtualmachine.lcow.hostnetwork\":\"true\"}}");
+	o = opts("c11", "b11");
+	CHECK_OK(prepare(s, &o, &p, &e));
+	CHECK_STREQ(mount_of(s, "/dev/shm"),
+		    "{\"destination\":\"/dev/shm\",\"type\":\"tmpfs\",\"source\":\"shm\","
+		    "\"options\":[\"nosuid\",\"noexec\",\"nodev\",\"mode=1777\",\"size=65536k\"]}");
+	CHECK_STREQ(json(json_object_object_get(json_object_object_get(s, "process"), "rlimits")),
+		    "[{\"type\":\"RLIMIT_CORE\",\"hard\":18446744073709551615,\"soft\":1024}]");
+	CHECK_STREQ(json(json_object_object_get(json_object_object_get(s, "linux"), "namespaces")),
+		    "[{\"type\":\"pid\"}]");
+	json_object_put(s);
+
+	expect_prepare_error("{\"root\":{\"path\":\"%s/rootfs\"},\"annotations\":{"
+			     "\"io.microsoft.lcow.rlimitcore\":\"9;1\"}}",
+			     "c12", NULL, ERR_INVALID_ARG, "rlimitcore");
+	expect_prepare_error("{\"root\":{\"path\":\"%s/rootfs\"},\"annotations\":{"
+			     "\"io.microsoft.lcow.shm.size-kb\":\"lots\"}}",
+			     "c13", NULL, ERR_INVALID_ARG, "shm.size-kb");
+}
+
+TEST(blockdev_destination_gets_device_rule)
+{
+	const char *const candidates[] = {"/dev/loop0", "/dev/vda", "/dev/sda", "/dev/nvme0n1",
+					  "/dev/ram0"};
+	const char *dev = NULL;
+	struct json_object *s;
+	struct oci_prepare_opts o;
+	struct oci_prepared p;
+	struct error e;
+	struct stat st;
+	char text[1024], want[256];
+
+	for (size_t i = 0; i < ARRAY_SIZE(candidates) && !dev; i++)
+		if (stat(candidates[i], &st) == 0 && S_ISBLK(st.st_mode))
+			dev = candidates[i];
+	if (!dev)
+		SKIP("no block device node found in /dev");
+	setup();
+	snprintf(text, sizeof(text),
+		 "{\"root\":{\"path\":\"%%s/rootfs\"},\"mounts\":[{\"destination\":\"blockdev:///"
+		 "dev/xvda\",\"type\":\"bind\",\"source\":\"%s\"}]}",
+		 dev);
+	s = spec_with(text);
+	o = opts("c14", "b14");
+	CHECK_OK(prepare(s, &o, &p, &e));
+	CHECK_STREQ(get_str(s, "/mounts/0/destination"), "/dev/xvda");
+	snprintf(want, sizeof(want),
+		 "[{\"allow\":true,\"type\":\"b\",\"major\":%u,\"minor\":%u,\"access\":\"rwm\"}]",
+		 major(st.st_rdev), minor(st.st_rdev));
+	CHECK_STREQ(json(json_object_object_get(
+			    json_object_object_get(json_object_object_get(s, "linux"), "resources"),
+			    "devices")),
+		    want);
+	json_object_put(s);
+	expect_prepare_error("{\"root\":{\"path\":\"%s/rootfs\"},\"mounts\":[{\"destination\":"
+			     "\"blockdev:///x\",\"source\":\"/dev/null\"}]}",
+			     "c15", NULL, ERR_INVALID_ARG, "not a block device");
+}
+
+TEST(exec_process_inherits_rlimits_and_user)
+{
+	struct json_object *cspec, *proc;
+	struct error e;
+
+	setup();
+	cspec = parse("{\"process\":{\"user\":{\"uid\":1001,\"gid\":1001,\"username\":\"bob\"},"
+		      "\"rlimits\":[{\"type\":\"RLIMIT_NOFILE\",\"hard\":18446744073709551615,"
+		      "\"soft\":1024},{\"type\":\"RLIMIT_NPROC\",\"hard\":77,\"soft\":77}]}}");
+	/* The exec sets its own NPROC and no user: it keeps NPROC, gets NOFILE
+	 * and the container's resolved user. */
+	proc = parse("{\"args\":[\"id\"],\"cwd\":\"/\",\"rlimits\":[{\"type\":\"RLIMIT_NPROC\","
+		     "\"hard\":5,\"soft\":5}]}");
+	CHECK_OK(oci_process_prepare(proc, cspec, NULL, &e));
+	CHECK_STREQ(json(proc), "{\"args\":[\"id\"],\"cwd\":\"/\",\"rlimits\":[{\"type\":"
+				"\"RLIMIT_NPROC\",\"hard\":5,\"soft\":5},{\"type\":"
+				"\"RLIMIT_NOFILE\",\"hard\":18446744073709551615,\"soft\":1024}],"
+				"\"user\":{\"uid\":1001,\"gid\":1001,\"username\":\"bob\"}}");
+	json_object_put(proc);
+
+	/* Its own username wins and is resolved in the rootfs. */
+	char rootfs[128];
+	path(rootfs, sizeof(rootfs), "rootfs");
+	proc = parse("{\"args\":[\"id\"],\"user\":{\"uid\":0,\"gid\":0,\"username\":\"alice\"}}");
+	CHECK_OK(oci_process_prepare(proc, cspec, rootfs, &e));
+	CHECK_STREQ(
+		json(json_object_object_get(proc, "user")),
+		"{\"uid\":1000,\"gid\":1000,\"username\":\"alice\",\"additionalGids\":[10,50]}");
+	json_object_put(proc);
+
+	proc = parse("{\"user\":{\"username\":\"nobody-here\"}}");
+	CHECK(oci_process_prepare(proc, cspec, rootfs, &e) < 0);
+	CHECK_EQ(e.kind, ERR_INVALID_ARG);
+	CHECK(strstr(e.msg, "nobody-here") != NULL);
+	json_object_put(proc);
+	json_object_put(cspec);
+
+	/* A container without a username leaves the exec's user alone. */
+	cspec = parse("{\"process\":{\"user\":{\"uid\":5,\"gid\":5}}}");
+	proc = parse("{\"user\":{\"uid\":0,\"gid\":0}}");
+	CHECK_OK(oci_process_prepare(proc, cspec, rootfs, &e));
+	CHECK_STREQ(json(proc), "{\"user\":{\"uid\":0,\"gid\":0}}");
+	json_object_put(proc);
+	json_object_put(cspec);
+}
+
+TEST(json_parse_errors)
+{
+	struct json_object *o;
+	struct error e;
+
+	CHECK(oci_json_parse("{\"a\":1} x", 9, &o, &e) < 0);
+	CHECK_EQ(e.kind, ERR_BAD_JSON);
+	CHECK(oci_json_parse("{\"a\":", 5, &o, &e) < 0);
+	CHECK_EQ(e.kind, ERR_BAD_JSON);
+	CHECK_OK(oci_json_parse("null\n", 5, &o, &e));
+	CHECK(o == NULL);
+	CHECK_OK(oci_json_parse(" [1] \n", 6, &o, &e));
+	CHECK(json_object_is_type(o, json_type_array));
+	json_object_put(o);
+}
