@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# build-image.sh: every file HCS or a UEFI machine boots, into $IMAGE_DIR.
+# Called by `make image` (mk/image.mk), which builds the kernel and the guest
+# binaries first and passes, in the environment:
+#   IMAGE_DIR   output directory (out/, or out/debug/ for DEBUG=1)
+#   KERNEL_DIR  where kernel, vmlinux and kernel.config are (out/)
+#   BINS        guest binaries (init → /init, others → /bin/)
+#   RUNC        runc to include (with its libraries); BUSYBOX: DEBUG=1 only
+#   NAME COMMIT BRANCH   provenance for /info and os-release
+#   EFI_CMDLINE the kernel command line inside lcow.efi
+#   SOURCE_DATE_EPOCH    the one timestamp every file gets
+set -euo pipefail
+mk=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$mk/../.." && pwd)
+: "${IMAGE_DIR:?}" "${KERNEL_DIR:?}" "${EFI_CMDLINE:?}"
+export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-0}
+mkdir -p "$IMAGE_DIR"
+
+args=()
+have_init=0
+for b in ${BINS:-}; do
+	if [ -f "$b" ]; then
+		args+=(--bin "$b")
+		[ "$(basename "$b")" = init ] && have_init=1
+	else
+		echo "image: warning: $b was not built; the image goes without it" >&2
+	fi
+done
+[ $have_init = 1 ] || echo "image: warning: no init binary: the image cannot boot to the GCS" >&2
+[ -n "${RUNC:-}" ] && args+=(--runc "$RUNC")
+[ -n "${BUSYBOX:-}" ] && args+=(--busybox "$BUSYBOX")
+args+=(--name "${NAME:-lcow-guest}" --commit "${COMMIT:-unknown}" --branch "${BRANCH:-unknown}")
+
+stage=$IMAGE_DIR/rootfs
+bash "$top/rootfs/mkrootfs.sh" "$stage" "${args[@]}"
+
+console=dev/console:c:5:1:600
+python3 "$mk/archive.py" cpio "$stage" "$IMAGE_DIR/initrd.img" --node "$console"
+python3 "$mk/archive.py" tar "$stage" "$IMAGE_DIR/rootfs.tar.gz" --node "$console"
+bash "$mk/mkext4.sh" "$stage" "$IMAGE_DIR/rootfs.ext4"
+python3 "$mk/vhd.py" "$IMAGE_DIR/rootfs.ext4" "$IMAGE_DIR/rootfs.vhd"
+rm -f "$IMAGE_DIR/rootfs.ext4"
+
+# The debug directory gets the kernel too, so each directory is a full set.
+if [ "$(realpath "$KERNEL_DIR")" != "$(realpath "$IMAGE_DIR")" ]; then
+	for f in kernel vmlinux kernel.config; do
+		rm -f "$IMAGE_DIR/$f"
+		[ -f "$KERNEL_DIR/$f" ] && ln "$KERNEL_DIR/$f" "$IMAGE_DIR/$f"
+	done
+fi
+
+printf '%s' "$EFI_CMDLINE" >"$IMAGE_DIR/cmdline"
+bash "$mk/mkefi.sh" "$KERNEL_DIR/kernel" "$IMAGE_DIR/initrd.img" "$IMAGE_DIR/cmdline" \
+	"$stage/etc/os-release" "$IMAGE_DIR/lcow.efi" "$IMAGE_DIR/lcow-efi.img"
+
+# Size table: the boot files, then the biggest things inside the rootfs.
+size() { stat -c %s "$1"; }
+human() { numfmt --to=iec-i --suffix=B --format=%.1f "$1"; }
+echo "image: $IMAGE_DIR (${NAME:-lcow-guest}, $(find "$stage" | wc -l) rootfs entries)"
+for f in kernel vmlinux initrd.img rootfs.tar.gz rootfs.vhd lcow.efi lcow-efi.img; do
+	[ -f "$IMAGE_DIR/$f" ] || continue
+	printf '  %-14s %10s bytes  %9s\n' "$f" "$(size "$IMAGE_DIR/$f")" "$(human "$(size "$IMAGE_DIR/$f")")"
+done
+total=$(($(size "$KERNEL_DIR/kernel") + $(size "$IMAGE_DIR/initrd.img")))
+budget=$((16 * 1000 * 1000))
+printf '  %-14s %10s bytes  %9s  (budget 16 MB: %s)\n' "kernel+initrd" "$total" "$(human $total)" \
+	"$([ $total -le $budget ] && echo ok || echo EXCEEDED)"
+echo "  largest in the rootfs (uncompressed):"
+(cd "$stage" && find . -type f -printf '%s %p\n') | sort -rn | head -n 6 |
+	while read -r s p; do printf '    %-40s %10s bytes\n' "${p#.}" "$s"; done
