@@ -1,9 +1,12 @@
 #include "ext4_format.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <sys/types.h> /* ext2fs.h uses dev_t, mode_t without including it */
 #include <ext2fs/ext2fs.h>
@@ -111,7 +114,37 @@ static int build(ext2_filsys fs, struct error *e)
 	return 0;
 }
 
-int ext4_format(const char *path, struct error *e)
+/* com_err's table list is global; several workers may format at once. */
+static pthread_once_t error_table_once = PTHREAD_ONCE_INIT;
+
+/* libext2fs is not thread-safe across filesystems: ext2fs_zero_blocks2()
+ * keeps its zero buffer in a static and frees it while another format may
+ * be writing from it. One format at a time. */
+static pthread_mutex_t format_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void ext4_init_error_table(void)
+{
+	initialize_ext2_error_table();
+}
+
+/* libext2fs leaves the first 1 KiB alone; a stale signature there (xfs
+ * superblock, MBR) would make the disk look like two things to blkid.
+ * O_EXCL: a mounted block device is refused before anything is written. */
+static int wipe_boot_block(const char *path, struct error *e)
+{
+	static const char zero[1024];
+	int fd = open(path, O_WRONLY | O_EXCL | O_CLOEXEC);
+	int r = 0;
+
+	if (fd < 0)
+		return error_errno(e, errno, "ext4 format: open %s", path);
+	if (pwrite(fd, zero, sizeof(zero), 0) != (ssize_t)sizeof(zero))
+		r = error_errno(e, errno, "ext4 format: wipe %s", path);
+	close(fd);
+	return r;
+}
+
+static int format_locked(const char *path, struct error *e)
 {
 	struct ext2_super_block param;
 	ext2_filsys fs = NULL;
@@ -119,7 +152,6 @@ int ext4_format(const char *path, struct error *e)
 	errcode_t rc;
 	int r;
 
-	initialize_ext2_error_table();
 	rc = ext2fs_get_device_size2(path, BLOCK_SIZE, &blocks);
 	if (rc)
 		return ext2_fail(e, rc, path);
@@ -127,6 +159,8 @@ int ext4_format(const char *path, struct error *e)
 		return error_set(e, ERR_INVALID_ARG, EINVAL,
 				 "ext4 format: %s: too small (%llu blocks of 4 KiB)", path,
 				 (unsigned long long)blocks);
+	if ((r = wipe_boot_block(path, e)) < 0)
+		return r;
 
 	memset(&param, 0, sizeof(param));
 	param.s_rev_level = EXT2_DYNAMIC_REV;
@@ -149,4 +183,15 @@ int ext4_format(const char *path, struct error *e)
 	if (rc)
 		return ext2_fail(e, rc, "write metadata");
 	return 0;
+}
+
+int ext4_format(const char *path, struct error *e)
+{
+	int r;
+
+	pthread_once(&error_table_once, ext4_init_error_table);
+	pthread_mutex_lock(&format_lock);
+	r = format_locked(path, e);
+	pthread_mutex_unlock(&format_lock);
+	return r;
 }
