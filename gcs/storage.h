@@ -1,0 +1,105 @@
+/* The storage runtime behind ModifySettings (spec §3.10, §5): SCSI disks,
+ * VPMem layers, Plan 9 shares and overlay root filesystems.
+ *
+ * Every call takes plain C values copied out of the request by the handler,
+ * checks every host path against the allowed roots, may block for a bounded
+ * time (device wait, formatting) and is safe to run on several worker
+ * threads at once: the runtime keeps no mutable state of its own, the kernel
+ * arbitrates between concurrent requests. Each returns 0 or a negative errno
+ * with e filled (kind ERR_INVALID_ARG for a refused value, ERR_NOT_IMPLEMENTED
+ * for an unsupported feature, ERR_FAIL otherwise). Remove calls tolerate
+ * what is already gone. */
+#ifndef GCS_STORAGE_H
+#define GCS_STORAGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "transport.h"
+
+#define STORAGE_DEVICE_TIMEOUT_MS 5000 /* the reference's Add-path context */
+#define PLAN9_DEFAULT_PORT 564
+
+/* Where the runtime looks for things; fixed after start-up, shared read-only
+ * by every worker. Tests point sysfs_root at a fake tree and the roots at a
+ * temporary directory. */
+struct storage_config {
+	const char *sysfs_root;		   /* "/sys" */
+	const char *dev_root;		   /* "/dev" */
+	const char *const *allowed_roots;  /* NULL-terminated; NULL: the spec's */
+	unsigned device_timeout_ms;	   /* 0: STORAGE_DEVICE_TIMEOUT_MS */
+	const struct transport *transport; /* Plan 9 dialling; NULL: vsock */
+};
+
+/* /run/gcs/c, /run/gcs/pods, /run/mounts, /run/layers, /run/drivers. */
+extern const char *const storage_default_roots[];
+
+void storage_config_init(struct storage_config *cfg);
+
+/* MappedVirtualDisk (Add/Remove). An empty mount_path means attach-only:
+ * nothing to do. Remove uses mount_path and block_dev only. */
+struct scsi_mount_req {
+	uint8_t controller;	    /* Controller: HCS index 0-3 */
+	uint8_t lun;		    /* Lun: 0-63 */
+	uint64_t partition;	    /* Partition: 0 whole disk, N >= 1 Nth partition */
+	const char *mount_path;	    /* MountPath */
+	bool read_only;		    /* ReadOnly: MS_RDONLY + noload */
+	bool encrypted;		    /* Encrypted: refused (not supported yet) */
+	bool block_dev;		    /* BlockDev: symlink mount_path -> device */
+	bool ensure_filesystem;	    /* EnsureFilesystem: format if absent, grow */
+	const char *filesystem;	    /* Filesystem: "ext4", "xfs", NULL/"" detect */
+	const char *const *options; /* Options (propagation flags honoured) */
+	size_t n_options;
+};
+
+int storage_scsi_mount(const struct storage_config *cfg, const struct scsi_mount_req *req,
+		       struct error *e);
+int storage_scsi_unmount(const struct storage_config *cfg, const struct scsi_mount_req *req,
+			 struct error *e);
+/* SCSIDevice Remove: guest-side unplug (write 1 to .../delete). */
+int storage_scsi_unplug(const struct storage_config *cfg, uint8_t controller, uint8_t lun,
+			struct error *e);
+
+/* VPMemDevice (Add/Remove; Remove sends the same settings). */
+struct vpmem_mount_req {
+	uint32_t device_number;	 /* DeviceNumber: /dev/pmem<N> */
+	const char *mount_path;	 /* MountPath */
+	bool has_mapping;	 /* MappingInfo present */
+	uint64_t mapping_offset; /* MappingInfo.DeviceOffsetInBytes */
+	uint64_t mapping_size;	 /* MappingInfo.DeviceSizeInBytes */
+};
+
+int storage_vpmem_mount(const struct storage_config *cfg, const struct vpmem_mount_req *req,
+			struct error *e);
+int storage_vpmem_unmount(const struct storage_config *cfg, const struct vpmem_mount_req *req,
+			  struct error *e);
+
+/* MappedDirectory (Add/Remove; Remove uses mount_path only). */
+struct plan9_mount_req {
+	const char *mount_path; /* MountPath */
+	uint32_t port;		/* Port: 0 means PLAN9_DEFAULT_PORT */
+	const char *share_name; /* ShareName: the 9P aname */
+	bool read_only;		/* ReadOnly */
+};
+
+int storage_plan9_mount(const struct storage_config *cfg, const struct plan9_mount_req *req,
+			struct error *e);
+int storage_plan9_unmount(const struct storage_config *cfg, const struct plan9_mount_req *req,
+			  struct error *e);
+
+/* CombinedLayers (Add/Remove; Remove uses root_path only). */
+struct overlay_mount_req {
+	const char *root_path;	   /* ContainerRootPath */
+	const char *const *layers; /* Layers[].Path, top-most first */
+	size_t n_layers;
+	const char *scratch_path; /* ScratchPath: NULL/"" read-only overlay */
+};
+
+int storage_overlay_mount(const struct storage_config *cfg, const struct overlay_mount_req *req,
+			  struct error *e);
+int storage_overlay_unmount(const struct storage_config *cfg, const struct overlay_mount_req *req,
+			    struct error *e);
+
+#endif
