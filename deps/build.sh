@@ -5,6 +5,12 @@
 # (name + version), so only what changed is rebuilt. Debian's own .a files are
 # glibc builds and cannot be linked with musl, hence this script.
 set -euo pipefail
+# Build hermetically: variables a calling make passes down (MAKEFLAGS and its
+# command-line overrides such as DEBUG=0) change how these libraries build.
+if [ -z "${LCOW_DEPS_CLEAN_ENV:-}" ]; then
+	exec env -i LCOW_DEPS_CLEAN_ENV=1 PATH="$PATH" HOME="${HOME:-/root}" LANG=C.UTF-8 \
+		bash "$0" "$@"
+fi
 top=$(cd "$(dirname "$0")/.." && pwd)
 dir=${1:-$top/build/deps}
 prefix=$dir/musl
@@ -96,9 +102,18 @@ while read -r pkg ver; do
 	rm -f "$prefix"/.stamp-"$pkg"-*
 	d=$(fetch "$pkg" "$ver")
 	fn=build_${pkg//-/_}
-	if ! (set -e; $fn "$d"); then
+	# Not in an `if`: set -e is ignored in a tested command, and a failed
+	# step must not leave a stamp behind.
+	set +e
+	(
+		set -e
+		$fn "$d"
+	)
+	rc=$?
+	set -e
+	if [ $rc != 0 ]; then
 		log "$pkg failed; last lines of its build log:"
-		tail -n 30 "$(find "$d" -name build.log -newer "$src" | head -n1)" >&2 || true
+		tail -n 30 "$(find "$d" -name build.log | head -n1)" >&2 || true
 		exit 1
 	fi
 	touch "$stamp"
