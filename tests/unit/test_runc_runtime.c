@@ -139,7 +139,6 @@ static void bundle(struct ctr *c, const char *name, const char *args_json, const
 		   const char *resources_json, bool terminal)
 {
 	struct oci_prepare_opts o = {
-		.id = c->id,
 		.cgroup_parent = parent,
 		.cgroup_per_pod = true,
 		.uvm_hostname = "lcow-test",
@@ -177,6 +176,7 @@ static void bundle(struct ctr *c, const char *name, const char *args_json, const
 		set_path(c->spec, "/process/user", "username", json_object_new_string(user));
 	if (resources_json)
 		set_path(c->spec, "/linux", "resources", parse(resources_json));
+	o.id = c->id;
 	o.bundle = c->bundle;
 	CHECK_OK(oci_spec_classify(c->spec, c->id, &o.cls, &e));
 	if (oci_spec_prepare(c->spec, &o, &c->prep, &e) < 0)
@@ -280,7 +280,7 @@ static void expect_kind(int rc_op, const struct error *e, enum error_kind kind)
 
 TEST(lifecycle_state_limits_stats_kill_delete)
 {
-	struct ctr c;
+	struct ctr c = {0};
 	struct runc_state st;
 	struct json_object *m;
 	struct error e;
@@ -350,7 +350,7 @@ TEST(lifecycle_state_limits_stats_kill_delete)
 
 TEST(exit_status_duplicate_and_invalid_ids)
 {
-	struct ctr c;
+	struct ctr c = {0};
 	struct runc_proc p;
 	struct error e;
 	const int none[3] = {-1, -1, -1};
@@ -371,7 +371,7 @@ TEST(exit_status_duplicate_and_invalid_ids)
 
 TEST(named_user_for_init_and_exec_with_inherited_rlimits)
 {
-	struct ctr c;
+	struct ctr c = {0};
 	struct json_object *proc;
 	struct runc_proc ep;
 	struct error e;
@@ -426,7 +426,7 @@ TEST(named_user_for_init_and_exec_with_inherited_rlimits)
 
 TEST(terminal_container_gets_a_pty)
 {
-	struct ctr c;
+	struct ctr c = {0};
 	struct error e;
 	const char *out;
 
@@ -448,7 +448,7 @@ TEST(terminal_container_gets_a_pty)
 
 TEST(oom_kill_gives_137_and_is_counted)
 {
-	struct ctr c;
+	struct ctr c = {0};
 	struct oom_watch w;
 	struct json_object *m;
 	struct error e;
