@@ -16,3 +16,8 @@ $(OUT)/libproto.a: $(OUT)/gen/gcs.pb-c.o
 
 GENERATED += $(PROTO_GEN_H)
 COMPONENT_LIBS += $(OUT)/libproto.a
+
+# gnu11 predefines the macro `linux` (and `unix`) as 1, which would break the
+# generated member of LCOWContainerConstraints.Linux; nothing may rely on them
+# (use __linux__).
+CPPFLAGS += -Ulinux -Uunix
