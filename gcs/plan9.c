@@ -63,13 +63,17 @@ static int dial(const struct storage_config *cfg, uint32_t port, struct error *e
 int storage_plan9_mount(const struct storage_config *cfg, const struct plan9_mount_req *req,
 			struct error *e)
 {
-	uint32_t port = req->port ? req->port : PLAN9_DEFAULT_PORT;
+	uint32_t port = req->port ? (uint32_t)req->port : PLAN9_DEFAULT_PORT;
 	char data[PLAN9_DATA_MAX];
 	_cleanup_close_ int fd = -1;
 	struct guest_path gp;
 	bool created = false;
 	int r;
 
+	if (req->port < 0) {
+		r = error_set(e, ERR_INVALID_ARG, EINVAL, "Port %d is negative", (int)req->port);
+		goto fail;
+	}
 	/* Validate the share before dialling: a refused name costs nothing. */
 	if ((r = guest_path_check(cfg, "MountPath", req->mount_path, 0, &gp, e)) < 0 ||
 	    (r = plan9_mount_data(data, sizeof(data), 0, req->share_name, req->read_only, e)) < 0)

@@ -41,8 +41,8 @@ void storage_config_init(struct storage_config *cfg);
 /* MappedVirtualDisk (Add/Remove). An empty mount_path means attach-only:
  * nothing to do. Remove uses mount_path and block_dev only. */
 struct scsi_mount_req {
-	uint8_t controller;	    /* Controller: HCS index 0-3 */
-	uint8_t lun;		    /* Lun: 0-63 */
+	uint32_t controller;	    /* Controller: HCS index 0-3 (checked) */
+	uint32_t lun;		    /* Lun: 0-63 (checked) */
 	uint64_t partition;	    /* Partition: 0 whole disk, N >= 1 Nth partition */
 	const char *mount_path;	    /* MountPath */
 	bool read_only;		    /* ReadOnly: MS_RDONLY + noload */
@@ -59,7 +59,7 @@ int storage_scsi_mount(const struct storage_config *cfg, const struct scsi_mount
 int storage_scsi_unmount(const struct storage_config *cfg, const struct scsi_mount_req *req,
 			 struct error *e);
 /* SCSIDevice Remove: guest-side unplug (write 1 to .../delete). */
-int storage_scsi_unplug(const struct storage_config *cfg, uint8_t controller, uint8_t lun,
+int storage_scsi_unplug(const struct storage_config *cfg, uint32_t controller, uint32_t lun,
 			struct error *e);
 
 /* VPMemDevice (Add/Remove; Remove sends the same settings). */
@@ -79,7 +79,7 @@ int storage_vpmem_unmount(const struct storage_config *cfg, const struct vpmem_m
 /* MappedDirectory (Add/Remove; Remove uses mount_path only). */
 struct plan9_mount_req {
 	const char *mount_path; /* MountPath */
-	uint32_t port;		/* Port: 0 means PLAN9_DEFAULT_PORT */
+	int32_t port;		/* Port: 0 means PLAN9_DEFAULT_PORT, < 0 refused */
 	const char *share_name; /* ShareName: the 9P aname */
 	bool read_only;		/* ReadOnly */
 };
@@ -101,5 +101,51 @@ int storage_overlay_mount(const struct storage_config *cfg, const struct overlay
 			  struct error *e);
 int storage_overlay_unmount(const struct storage_config *cfg, const struct overlay_mount_req *req,
 			    struct error *e);
+
+/* One ModifySettings storage request as a single job, for a handler that
+ * runs blocking work on a worker: fill a struct storage_request (it and
+ * every string it points to must stay valid until storage_run returns),
+ * then run storage_run(req, e) on a worker thread - its signature is that of
+ * a loop job. */
+enum storage_resource {
+	STORAGE_MAPPED_VIRTUAL_DISK, /* "MappedVirtualDisk": Add, Remove */
+	STORAGE_SCSI_DEVICE,	     /* "SCSIDevice": Remove */
+	STORAGE_MAPPED_DIRECTORY,    /* "MappedDirectory": Add, Remove */
+	STORAGE_VPMEM_DEVICE,	     /* "VPMemDevice": Add, Remove */
+	STORAGE_COMBINED_LAYERS,     /* "CombinedLayers": Add, Remove */
+};
+
+enum storage_action {
+	STORAGE_ADD,
+	STORAGE_REMOVE
+};
+
+struct storage_request {
+	const struct storage_config *cfg;
+	enum storage_resource resource;
+	enum storage_action action;
+	union {
+		struct scsi_mount_req disk; /* MappedVirtualDisk */
+		struct {
+			uint32_t controller, lun;
+		} scsi_device;			  /* SCSIDevice */
+		struct plan9_mount_req directory; /* MappedDirectory */
+		struct vpmem_mount_req vpmem;	  /* VPMemDevice */
+		struct overlay_mount_req layers;  /* CombinedLayers */
+	};
+};
+
+/* The resource named by ResourceType; -ENOENT (e set) for a type that is
+ * not storage. */
+int storage_resource_parse(const char *resource_type, enum storage_resource *out, struct error *e);
+
+/* RequestType ("" already normalised to "Add") -> action, refusing what the
+ * resource does not accept (SCSIDevice is Remove only; Update, PreAdd, ...
+ * are refused for all) with ERR_FAIL "invalid request type". */
+int storage_action_parse(enum storage_resource resource, const char *request_type,
+			 enum storage_action *out, struct error *e);
+
+/* Runs the request: the matching storage_*_mount/unmount/unplug. */
+int storage_run(void *request, struct error *e);
 
 #endif

@@ -19,7 +19,7 @@
 #define PROBE_RETRY_MS 500
 
 #define ADDR_FMT "SCSI controller %u LUN %u"
-#define ADDR(req) (unsigned)(req)->controller, (unsigned)(req)->lun
+#define ADDR(req) (req)->controller, (req)->lun
 
 /* A device that just appeared can still fail its first read. */
 static int probe_with_retry(const char *dev, struct storage_fs_info *info, struct error *e)
@@ -186,7 +186,7 @@ int storage_scsi_unmount(const struct storage_config *cfg, const struct scsi_mou
 	return 0;
 }
 
-int storage_scsi_unplug(const struct storage_config *cfg, uint8_t controller, uint8_t lun,
+int storage_scsi_unplug(const struct storage_config *cfg, uint32_t controller, uint32_t lun,
 			struct error *e)
 {
 	return scsi_unplug(cfg, controller, lun, e);

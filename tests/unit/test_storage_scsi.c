@@ -15,7 +15,7 @@
 
 static struct scsi_mount_req disk_req(unsigned controller, unsigned lun, const char *mp)
 {
-	struct scsi_mount_req req = {.controller = (uint8_t)controller, .lun = (uint8_t)lun};
+	struct scsi_mount_req req = {.controller = controller, .lun = lun};
 
 	req.mount_path = mp;
 	return req;
