@@ -91,7 +91,8 @@ int cgroup_write(const char *dir, const char *file, const char *value)
 
 	if (snprintf(path, sizeof(path), "%s/%s", dir, file) >= (int)sizeof(path))
 		return -ENAMETOOLONG;
-	fd = open(path, O_WRONLY | O_CLOEXEC);
+	/* O_TRUNC as `echo v > file`: harmless on cgroupfs, exact on copies. */
+	fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	do

@@ -78,6 +78,22 @@ int cgroup_remove(const struct cgroup_config *cfg, const char *path, struct erro
  * prefix itself. */
 int cgroup_teardown(const struct cgroup_config *cfg, struct error *e);
 
+/* ---- pod cgroups (CRI sandboxes) ---------------------------------------- */
+
+struct json_object;
+
+/* Sandbox Create (HEAD layout): creates <prefix>/<parent>/<sbid>, the
+ * cgroup every container of the pod lives below, and applies the sandbox
+ * spec's linux.resources to it (memory.limit, cpu.shares/quota/period,
+ * pids.limit; v2: memory.max, cpu.weight, cpu.max, pids.max), so the pod as
+ * a whole stays within them. resources may be NULL. */
+int cgroup_pod_create(const struct cgroup_config *cfg, const char *sbid,
+		      struct json_object *resources, struct error *e);
+
+/* Sandbox DeleteContainerState, after its containers: removes the pod
+ * cgroup. */
+int cgroup_pod_remove(const struct cgroup_config *cfg, const char *sbid, struct error *e);
+
 /* ---- small file helpers shared by the stats and OOM code ----------------- */
 
 /* Reads <dir>/<file> into buf (NUL-terminated); returns the length or a

@@ -9,6 +9,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
+
 #include "cgroup.h"
 
 static char tmp[64];
@@ -255,4 +257,127 @@ TEST(real_setup_move_refresh_teardown)
 	CHECK_OK(cgroup_teardown(&real, &e));
 	CHECK(!in_any_hierarchy(prefix));
 	real.root[0] = '\0';
+}
+
+/* ---- pod cgroups ------------------------------------------------------------- */
+
+static struct json_object *resources(const char *text)
+{
+	struct json_object *o = json_tokener_parse(text);
+
+	CHECK(o != NULL);
+	return o;
+}
+
+TEST(fake_v1_pod_gets_sandbox_resources)
+{
+	struct cgroup_config cfg = {.layout = CGROUP_V1, .prefix = "/t", .parent = "pods"};
+	struct json_object *res = resources(
+		"{\"memory\":{\"limit\":268435456},\"cpu\":{\"shares\":512,\"quota\":50000,"
+		"\"period\":100000},\"pids\":{\"limit\":-1}}");
+	char d[256];
+	struct error e;
+
+	make_tmp();
+	snprintf(cfg.root, sizeof(cfg.root), "%s", tmp);
+	fake("memory/t/pods/sb1/memory.limit_in_bytes", "9223372036854771712\n");
+	fake("cpu/t/pods/sb1/cpu.shares", "1024\n");
+	fake("cpu/t/pods/sb1/cpu.cfs_period_us", "100000\n");
+	fake("cpu/t/pods/sb1/cpu.cfs_quota_us", "-1\n");
+	fake("pids/t/pods/sb1/pids.max", "max\n");
+	CHECK_OK(cgroup_pod_create(&cfg, "sb1", res, &e));
+	snprintf(d, sizeof(d), "%s/memory/t/pods/sb1", tmp);
+	CHECK_STREQ(content(d, "memory.limit_in_bytes"), "268435456");
+	snprintf(d, sizeof(d), "%s/cpu/t/pods/sb1", tmp);
+	CHECK_STREQ(content(d, "cpu.shares"), "512");
+	CHECK_STREQ(content(d, "cpu.cfs_period_us"), "100000");
+	CHECK_STREQ(content(d, "cpu.cfs_quota_us"), "50000");
+	snprintf(d, sizeof(d), "%s/pids/t/pods/sb1", tmp);
+	CHECK_STREQ(content(d, "pids.max"), "max");
+	json_object_put(res);
+
+	/* No resources: just the cgroup. A limit without its controller is
+	 * an error, never silently dropped. */
+	CHECK_OK(cgroup_pod_create(&cfg, "sb2", NULL, &e));
+	snprintf(d, sizeof(d), "%s/memory/t/pods/sb2", tmp);
+	CHECK_EQ(access(d, F_OK), 0);
+	res = resources("{\"hugepageLimits\":[],\"pids\":{\"limit\":5}}");
+	snprintf(d, sizeof(d), "rm -rf '%s/pids'", tmp);
+	CHECK_EQ(system(d), 0);
+	CHECK(cgroup_pod_create(&cfg, "sb3", res, &e) < 0);
+	CHECK(strstr(e.msg, "needs the pids controller") != NULL);
+	json_object_put(res);
+	CHECK(cgroup_pod_create(&cfg, "../x", NULL, &e) < 0);
+	CHECK_EQ(e.kind, ERR_INVALID_ARG);
+}
+
+TEST(fake_v2_pod_enables_controllers_and_maps_cpu)
+{
+	struct cgroup_config cfg = {.layout = CGROUP_V2, .prefix = "/t", .parent = "pods"};
+	struct json_object *res =
+		resources("{\"memory\":{\"limit\":-1},\"cpu\":{\"shares\":512,\"quota\":50000,"
+			  "\"period\":200000},\"pids\":{\"limit\":100}}");
+	char d[256];
+	struct error e;
+
+	make_tmp();
+	snprintf(cfg.root, sizeof(cfg.root), "%s", tmp);
+	fake("cgroup.controllers", "cpuset cpu io memory hugetlb pids rdma misc\n");
+	fake("cgroup.subtree_control", "");
+	fake("t/cgroup.controllers", "cpu memory pids\n");
+	fake("t/cgroup.subtree_control", "memory");
+	fake("t/pods/cgroup.controllers", "memory\n");
+	fake("t/pods/cgroup.subtree_control", "");
+	fake("t/pods/sb1/memory.max", "0\n");
+	fake("t/pods/sb1/cpu.weight", "100\n");
+	fake("t/pods/sb1/cpu.max", "max 100000\n");
+	fake("t/pods/sb1/pids.max", "max\n");
+	CHECK_OK(cgroup_pod_create(&cfg, "sb1", res, &e));
+	CHECK_STREQ(content(tmp, "cgroup.subtree_control"), "+memory +cpu +pids");
+	snprintf(d, sizeof(d), "%s/t", tmp);
+	CHECK_STREQ(content(d, "cgroup.subtree_control"), "+memory +cpu +pids");
+	snprintf(d, sizeof(d), "%s/t/pods", tmp);
+	CHECK_STREQ(content(d, "cgroup.subtree_control"), "+memory");
+	snprintf(d, sizeof(d), "%s/t/pods/sb1", tmp);
+	CHECK_STREQ(content(d, "memory.max"), "max");
+	/* 1 + (512 - 2) * 9999 / 262142 */
+	CHECK_STREQ(content(d, "cpu.weight"), "20");
+	CHECK_STREQ(content(d, "cpu.max"), "50000 200000");
+	CHECK_STREQ(content(d, "pids.max"), "100");
+	json_object_put(res);
+}
+
+TEST(real_pod_cgroup_limits_and_removal)
+{
+	struct json_object *res = resources("{\"memory\":{\"limit\":268435456},\"pids\":"
+					    "{\"limit\":32}}");
+	char prefix[64], path[160], dir[256];
+	uint64_t total, v;
+	struct error e;
+
+	if (geteuid() != 0)
+		SKIP("needs root to create cgroups");
+	snprintf(prefix, sizeof(prefix), "/lcow-test-%d-pod", (int)getpid());
+	if (cgroup_config_init(&real, CGROUP_DEFAULT_ROOT, prefix, "pods", &e) < 0)
+		SKIP("no usable cgroup layout: %s", e.msg);
+	atexit(cleanup_real);
+	CHECK_OK(cgroup_total_ram(&total, &e));
+	CHECK_OK(cgroup_setup(&real, total, CGROUP_DEFAULT_RESERVE, &e));
+	if (cgroup_pod_create(&real, "sb", res, &e) < 0)
+		unit_fail(__FILE__, __LINE__, "%s", e.msg);
+	snprintf(path, sizeof(path), "%s/pods/sb", prefix);
+	CHECK_OK(cgroup_dir(&real, "memory", path, dir, sizeof(dir)));
+	CHECK_OK(cgroup_read_u64(dir,
+				 real.layout == CGROUP_V1 ? "memory.limit_in_bytes" : "memory.max",
+				 UINT64_MAX, &v));
+	CHECK_EQ(v, 268435456);
+	CHECK_OK(cgroup_dir(&real, "pids", path, dir, sizeof(dir)));
+	CHECK_OK(cgroup_read_u64(dir, "pids.max", 0, &v));
+	CHECK_EQ(v, 32);
+	CHECK_OK(cgroup_pod_remove(&real, "sb", &e));
+	CHECK(access(dir, F_OK) < 0 && errno == ENOENT);
+	CHECK_OK(cgroup_teardown(&real, &e));
+	CHECK(!in_any_hierarchy(prefix));
+	real.root[0] = '\0';
+	json_object_put(res);
 }
