@@ -34,6 +34,10 @@ IMAGE_BINS = $(addprefix $(IMAGE_BIN_DIR)/,$(notdir $(BINARIES)))
 RUNC ?= $(firstword $(wildcard /usr/sbin/runc /usr/bin/runc))
 BUSYBOX ?= /bin/busybox
 IMAGE_EPOCH := $(or $(SOURCE_DATE_EPOCH),$(shell git -C $(TOP) log -1 --format=%ct 2>/dev/null),0)
+# Provenance for /info and os-release (recursively expanded: git runs only
+# when an image is built).
+IMAGE_COMMIT ?= $(or $(shell git -C $(TOP) describe --always --dirty --abbrev=40 2>/dev/null),unknown)
+IMAGE_BRANCH ?= $(or $(shell git -C $(TOP) rev-parse --abbrev-ref HEAD 2>/dev/null),unknown)
 
 # hcsshim's GCS command (guest-image.md §3); -e 1 = entropy over vsock port 1.
 GCS_CMDLINE := /bin/vsockexec -e 109 /bin/gcs -v4 -log-format json -loglevel debug
@@ -54,8 +58,7 @@ image: kernel
 		echo "image: warning: some guest binaries failed to build" >&2
 	@IMAGE_DIR=$(IMAGE_DIR) KERNEL_DIR=$(IMAGE_OUT) BINS="$(IMAGE_BINS)" \
 		RUNC="$(RUNC)" BUSYBOX="$(if $(filter 1,$(DEBUG)),$(BUSYBOX))" \
-		NAME=$(IMAGE_NAME) COMMIT="$$(git -C $(TOP) describe --always --dirty --abbrev=40 2>/dev/null || echo unknown)" \
-		BRANCH="$$(git -C $(TOP) rev-parse --abbrev-ref HEAD 2>/dev/null || echo unknown)" \
+		NAME=$(IMAGE_NAME) COMMIT="$(IMAGE_COMMIT)" BRANCH="$(IMAGE_BRANCH)" \
 		EFI_CMDLINE='$(EFI_CMDLINE)' SOURCE_DATE_EPOCH=$(IMAGE_EPOCH) \
 		bash $(TOP)/mk/image/build-image.sh
 

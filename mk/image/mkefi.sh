@@ -35,6 +35,7 @@ objcopy \
 	--add-section .initrd="$initrd" --change-section-vma .initrd=$(printf 0x%x "$initrd_at") \
 	--add-section .linux="$kernel" --change-section-vma .linux=$(printf 0x%x "$linux_at") \
 	"$stub" "$efi.tmp"
+python3 "$(dirname "$0")/pe_stamp.py" "$efi.tmp" # objcopy stamps the build time
 mv -f "$efi.tmp" "$efi"
 
 # ESP sized to the UKI plus room for FAT metadata, rounded to MiB; the disk
@@ -55,11 +56,16 @@ sgdisk --clear \
 	--new=1:2048:+"${esp_mib}M" --typecode=1:ef00 --change-name=1:ESP \
 	--partition-guid=1:"$(guid esp)" "$img.tmp" >/dev/null
 # --mbr=n: left to itself mkfs.vfat puts a fake MBR over the protective one.
-# (mkfs.vfat warns that the file is larger than the partition: it is, by
-# the backup GPT; only a failure is worth showing.)
-log=$(mkfs.vfat --mbr=n --offset 2048 -n LCOW -i "${seed:0:8}" "$img.tmp" $((esp_mib * 1024)) 2>&1) ||
-	{ echo "$log" >&2; exit 1; }
-export MTOOLS_SKIP_CHECK=1
-mmd -i "$img.tmp@@1M" ::EFI ::EFI/BOOT
-mcopy -i "$img.tmp@@1M" "$efi" ::EFI/BOOT/BOOTX64.EFI
+# --invariant: no clock in the volume label entry. (mkfs.vfat warns that the
+# file is larger than the partition: it is, by the backup GPT; only a failure
+# is worth showing.)
+log=$(mkfs.vfat --invariant --mbr=n --offset 2048 -n LCOW -i "${seed:0:8}" \
+	"$img.tmp" $((esp_mib * 1024)) 2>&1) || { echo "$log" >&2; exit 1; }
+# mcopy -m keeps the tree's mtimes (mtools itself ignores SOURCE_DATE_EPOCH).
+esp=$(mktemp -d)
+trap 'rm -rf "$esp"' EXIT
+mkdir -p "$esp/EFI/BOOT"
+cp "$efi" "$esp/EFI/BOOT/BOOTX64.EFI"
+find "$esp" -exec touch -h -d "@${SOURCE_DATE_EPOCH:-0}" {} +
+MTOOLS_SKIP_CHECK=1 mcopy -s -m -i "$img.tmp@@1M" "$esp/EFI" ::
 mv -f "$img.tmp" "$img"

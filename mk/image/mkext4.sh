@@ -24,13 +24,18 @@ E2FSPROGS_FAKE_TIME=$epoch mke2fs -q -F -t ext4 -b 4096 -N "$inodes" -m 0 \
 	-O ^has_journal,^resize_inode -U "$uuid" -E "hash_seed=$uuid,root_owner=0:0" \
 	-L rootfs -d "$stage" "$out.tmp"
 
-# Ownership 0:0 whoever ran the build, and the console device node.
+# Ownership 0:0 whoever ran the build; atime and ctime, which mke2fs copies
+# from the stage as they are (reading and touching it changes them), set to
+# the one timestamp like mtime; and the console device node.
 {
-	(cd "$stage" && find . -mindepth 1 ! -uid 0 -o -mindepth 1 ! -gid 0) |
-		while read -r p; do
-			echo "sif ${p#.} uid 0"
-			echo "sif ${p#.} gid 0"
+	(cd "$stage" && find . -mindepth 1) | while read -r p; do
+		for field in "uid 0" "gid 0" "atime @$epoch" "ctime @$epoch"; do
+			echo "sif ${p#.} $field"
 		done
+	done
+	for field in "atime @$epoch" "ctime @$epoch"; do
+		echo "sif / $field"
+	done
 	# debugfs mknod only links into the current directory
 	echo "cd /dev"
 	echo "mknod console c 5 1"

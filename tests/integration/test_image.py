@@ -1,0 +1,487 @@
+"""The boot image (issue 8): `make image` output in out/, booted under QEMU.
+
+`make check` builds both images first (mk/image.mk): the release one in out/
+and the DEBUG=1 one (busybox console shell) in out/debug/. The boot tests use
+TCG (the build machine's KVM cannot run guests), bound every QEMU run by a
+timeout and kill it on failure. What they establish:
+- the kernel boots direct (vmlinux via PVH, bzImage), from the UEFI disk
+  through OVMF, and with rootfs.vhd as root on SCSI and on an NVDIMM (VPMem);
+- init runs the command line's child and the VM powers off by itself;
+- the running kernel's /proc/config.gz has every option of the fragment;
+- Debian's runc runs in the image (its libraries and loader are complete);
+- initrd.img, rootfs.tar.gz, rootfs.vhd and the EFI files are reproducible;
+- the VHD footer is valid and the ext4 inside it clean; sizes in budget;
+- linuxkit.yml fits LinuxKit's documented schema and matches the image.
+"""
+import gzip
+import os
+import re
+import shutil
+import stat
+import struct
+import subprocess
+import sys
+import tarfile
+import tempfile
+
+import pytest
+
+from conftest import OUT, TOP
+
+sys.path.insert(0, os.path.join(TOP, "tests", "vm"))
+import qemu  # noqa: E402
+
+IMAGE = os.environ.get("LCOW_IMAGE_DIR", os.path.join(TOP, "out"))
+DEBUG = os.path.join(IMAGE, "debug")
+FRAGMENT = os.path.join(TOP, "kernel-config", "lcow.config")
+BOOT_TIMEOUT = 120  # TCG boot to init takes ~2 s direct, ~6 s through OVMF
+# The marker is printed by the guest's shell: $((6*7)) keeps the literal text
+# out of the kernel's own echo of its command line.
+MARKER_CMD = "echo LCOW-$((6*7))-MARKER"
+MARKER = "LCOW-42-MARKER"
+
+
+def image(*parts):
+    path = os.path.join(IMAGE, *parts)
+    if not os.path.exists(path):
+        pytest.fail(f"{path} missing: `make image` (make check builds it)")
+    return path
+
+
+def debug_image(*parts):
+    return image("debug", *parts)
+
+
+def fragment_options():
+    """{name: value} for CONFIG_X=v and {name: None} for '# CONFIG_X is not set'."""
+    opts = {}
+    with open(FRAGMENT) as f:
+        for line in f:
+            line = line.strip()
+            m = re.match(r"^(CONFIG_\w+)=(.*)$", line)
+            if m:
+                opts[m.group(1)] = m.group(2)
+            m = re.match(r"^# (CONFIG_\w+) is not set$", line)
+            if m:
+                opts[m.group(1)] = None
+    return opts
+
+
+def config_mismatches(text):
+    """Fragment options the given config text does not satisfy."""
+    have = dict(re.findall(r"^(CONFIG_\w+)=(\S*)\s*$", text, re.M))
+    bad = []
+    for name, want in fragment_options().items():
+        got = have.get(name)
+        if want is None:
+            if got not in (None, "n"):
+                bad.append(f"{name}: want unset, got {got}")
+        elif got != want:
+            bad.append(f"{name}: want {want}, got {got}")
+    return bad
+
+
+def read_cpio(path):
+    """Entries of a gzip'd newc cpio: list of dicts in archive order."""
+    with gzip.open(path, "rb") as f:
+        data = f.read()
+    entries, at = [], 0
+    while True:
+        assert data[at:at + 6] == b"070701", f"bad newc magic at {at}"
+        fields = [int(data[at + 6 + 8 * i: at + 14 + 8 * i], 16) for i in range(13)]
+        ino, mode, uid, gid, nlink, mtime, size, _, _, rmaj, rmin, namesize, _ = fields
+        at += 110
+        name = data[at:at + namesize - 1].decode()
+        at = (at + namesize + 3) & ~3
+        body = data[at:at + size]
+        at = (at + size + 3) & ~3
+        if name == "TRAILER!!!":
+            return entries
+        entries.append(dict(name=name, mode=mode, uid=uid, gid=gid, mtime=mtime,
+                            data=body, rdev=(rmaj, rmin), ino=ino))
+
+
+def by_name(entries):
+    return {e["name"]: e for e in entries}
+
+
+def boot(args, timeout=BOOT_TIMEOUT, **kw):
+    run = qemu.run(args, timeout, **kw)
+    return run
+
+
+def assert_powered_off(run):
+    assert not run.timed_out, "QEMU did not exit by itself:\n" + run.output[-3000:]
+    assert run.returncode == 0, f"QEMU exit {run.returncode}:\n" + run.output[-3000:]
+    assert "Kernel panic" not in run.output, run.output[-3000:]
+
+
+# ---- kernel ---------------------------------------------------------------
+
+def test_kernel_is_efi_stub_bzimage_and_vmlinux_is_elf():
+    with open(image("kernel"), "rb") as f:
+        head = f.read(0x300)
+    assert head[:2] == b"MZ", "bzImage lacks the PE/EFI stub header"
+    assert head[0x202:0x206] == b"HdrS", "not a bzImage (no setup header)"
+    pe = struct.unpack_from("<I", head, 0x3C)[0]
+    with open(image("kernel"), "rb") as f:
+        f.seek(pe)
+        assert f.read(4) == b"PE\0\0"
+    with open(image("vmlinux"), "rb") as f:
+        assert f.read(4) == b"\x7fELF"
+
+
+def test_check_config_names_every_unsatisfied_option(tmp_path):
+    checker = os.path.join(TOP, "kernel-config", "check-config.sh")
+    ok = subprocess.run(["bash", checker, FRAGMENT, image("kernel.config")],
+                        capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr
+    bad_fragment = tmp_path / "bad.config"
+    bad_fragment.write_text(open(FRAGMENT).read()
+                            + "CONFIG_LCOW_NO_SUCH_OPTION=y\nCONFIG_MODULES=y\n"
+                            + "# CONFIG_EXT4_FS is not set\n")
+    bad = subprocess.run(["bash", checker, str(bad_fragment), image("kernel.config")],
+                         capture_output=True, text=True)
+    assert bad.returncode != 0
+    for name in ("CONFIG_LCOW_NO_SUCH_OPTION", "CONFIG_MODULES", "CONFIG_EXT4_FS"):
+        assert name in bad.stderr, bad.stderr
+    assert "3 option(s)" in bad.stderr, bad.stderr
+
+
+def test_boot_vmlinux_reports_every_fragment_option():
+    """vmlinux + the debug initrd: init runs a shell that prints the marker
+    and /proc/config.gz, then the VM powers off by itself."""
+    cmd = f'{MARKER_CMD}; zcat /proc/config.gz'
+    args = qemu.direct_args(image("vmlinux"), debug_image("initrd.img"),
+                            f'console=ttyS0 panic=-1 quiet -- /bin/sh -c "{cmd}"')
+    run = boot(args)
+    assert MARKER in run.output, run.output[-3000:]
+    after = run.output.split(MARKER, 1)[1].replace("\r", "")
+    assert "# Linux/x86_64 6.1" in after, after[:2000]
+    assert config_mismatches(after) == []
+    assert_powered_off(run)
+
+
+@pytest.mark.parametrize("kernel", ["kernel", "vmlinux"])
+def test_boot_release_initrd_runs_debian_runc(kernel):
+    """The release initrd (no busybox): init execs runc, whose shared
+    libraries and loader must all be in the image."""
+    args = qemu.direct_args(image(kernel), image("initrd.img"),
+                            "console=ttyS0 panic=-1 quiet -- /usr/bin/runc --version")
+    run = boot(args)
+    assert re.search(r"runc version \d+\.\d+", run.output), run.output[-3000:]
+    assert "libseccomp:" in run.output
+    assert_powered_off(run)
+
+
+def test_boot_uefi_disk_debug_shell():
+    """OVMF boots out/debug/lcow-efi.img (BOOTX64.EFI = the UKI, its command
+    line inside); init starts the console shell; through the serial line the
+    shell prints the marker and the running config, then exits, and init
+    powers the VM off."""
+    fw = qemu.Firmware()
+    try:
+        disk = debug_image("lcow-efi.img")
+        args = qemu.base_args() + fw.args() + [
+            "-drive", f"file={disk},format=raw,if=virtio,snapshot=on"]
+        typed = f"dmesg -n 1; {MARKER_CMD}; zcat /proc/config.gz; exit\n"
+        run = boot(args, send=[(r"Run /init as init process[\s\S]*/ # ", typed)],
+                   marks=[MARKER])
+    finally:
+        fw.close()
+    assert "Run /init as init process" in run.output, run.output[-3000:]
+    assert MARKER in run.output, run.output[-3000:]
+    after = run.output.split(MARKER, 1)[1].replace("\r", "")
+    assert config_mismatches(after) == []
+    assert_powered_off(run)
+
+
+def test_boot_uefi_disk_release_reaches_init_and_stops():
+    """The release UKI starts init with hcsshim's GCS command line. Under QEMU
+    there is no vsock peer, so the GCS cannot start; the VM must stop by
+    itself rather than hang."""
+    fw = qemu.Firmware()
+    try:
+        args = qemu.base_args() + fw.args() + [
+            "-drive", f"file={image('lcow-efi.img')},format=raw,if=virtio,snapshot=on"]
+        run = boot(args)
+    finally:
+        fw.close()
+    assert "Run /init as init process" in run.output, run.output[-3000:]
+    assert "/bin/vsockexec -e 109 /bin/gcs" in run.output
+    assert not run.timed_out, run.output[-3000:]
+    assert run.returncode == 0
+
+
+def vhd_root_args(device):
+    vhd = image("rootfs.vhd")
+    cmdline = f"console=ttyS0 panic=-1 quiet root={device} ro rootwait init=/init -- /usr/bin/runc --version"
+    args = qemu.direct_args(image("vmlinux"), None, cmdline)
+    if device == "/dev/sda":
+        # QEMU's VHD driver; current_size because our creator id is not one
+        # QEMU knows to trust over the CHS geometry.
+        return args + [
+            "-device", "virtio-scsi-pci,id=scsi0",
+            "-drive", f"driver=vpc,force_size_calc=current_size,file.filename={vhd},"
+                      "if=none,id=root,read-only=on",
+            "-device", "scsi-hd,drive=root,bus=scsi0.0,channel=0,scsi-id=0,lun=0"]
+    size = os.path.getsize(vhd) - 512  # the ext4 data, without the footer
+    return args + [
+        "-machine", "pc,nvdimm=on", "-m", "512,slots=2,maxmem=2G",
+        "-object", f"memory-backend-file,id=pm0,mem-path={vhd},size={size},share=off,readonly=on",
+        "-device", "nvdimm,memdev=pm0,id=nv0,unarmed=on"]
+
+
+@pytest.mark.parametrize("device", ["/dev/sda", "/dev/pmem0"])
+def test_boot_rootfs_vhd_as_root(device):
+    """rootfs.vhd as the root file system, as hcsshim boots it: on SCSI
+    (root=/dev/sda) and on an NVDIMM like VPMem (root=/dev/pmem0)."""
+    run = boot(vhd_root_args(device))
+    assert re.search(r"runc version \d+\.\d+", run.output), run.output[-3000:]
+    assert_powered_off(run)
+
+
+# ---- rootfs.vhd -------------------------------------------------------------
+
+def vhd_chs(size):
+    """The VHD specification's CHS algorithm, written out again here."""
+    sectors = min(size // 512, 65535 * 16 * 255)
+    if sectors >= 65535 * 16 * 63:
+        spt, heads = 255, 16
+    else:
+        spt = 17
+        heads = max((sectors // spt + 1023) // 1024, 4)
+        if sectors // spt >= heads * 1024 or heads > 16:
+            spt, heads = 31, 16
+        if sectors // spt >= heads * 1024:
+            spt, heads = 63, 16
+    return sectors // spt // heads, heads, spt
+
+
+def test_rootfs_vhd_footer():
+    path = image("rootfs.vhd")
+    total = os.path.getsize(path)
+    with open(path, "rb") as f:
+        f.seek(total - 512)
+        footer = f.read(512)
+    assert footer[:8] == b"conectix"
+    features, version, offset = struct.unpack_from(">IIQ", footer, 8)
+    assert features & 2 and version == 0x00010000
+    assert offset == 0xFFFFFFFFFFFFFFFF, "a fixed disk has no dynamic header"
+    orig, cur = struct.unpack_from(">QQ", footer, 40)
+    assert orig == cur == total - 512
+    assert cur % (1 << 20) == 0, "disk size is not whole MiB"
+    cyl, heads, spt = struct.unpack_from(">HBB", footer, 56)
+    assert (cyl, heads, spt) == vhd_chs(cur)
+    assert struct.unpack_from(">I", footer, 60)[0] == 2, "disk type is not fixed"
+    stored = struct.unpack_from(">I", footer, 64)[0]
+    zeroed = footer[:64] + b"\0\0\0\0" + footer[68:]
+    assert stored == (~sum(zeroed) & 0xFFFFFFFF), "footer checksum wrong"
+    assert footer[68:84] != b"\0" * 16, "no unique id"
+
+
+def test_rootfs_vhd_ext4_is_clean_and_complete():
+    path = image("rootfs.vhd")
+    fsck = subprocess.run(["e2fsck", "-fn", path], capture_output=True, text=True)
+    assert fsck.returncode == 0, fsck.stdout + fsck.stderr
+    out = subprocess.run(["debugfs", "-R", "stat /dev/console", path],
+                         capture_output=True, text=True).stdout
+    assert "Type: character special" in out and "Device major/minor number: 05:01" in out, out
+    listing = subprocess.run(["debugfs", "-R", "ls -l /", path],
+                             capture_output=True, text=True).stdout
+    names = {line.split()[-1] for line in listing.splitlines() if line.strip()}
+    initrd = by_name(read_cpio(image("initrd.img")))
+    top = {n for n in initrd if "/" not in n}
+    assert top <= names, f"missing in the VHD: {top - names}"
+
+
+# ---- initrd / rootfs.tar.gz -----------------------------------------------
+
+def runc_closure():
+    runc = shutil.which("runc") or "/usr/sbin/runc"
+    out = subprocess.run(["ldd", runc], capture_output=True, text=True, check=True).stdout
+    libs = []
+    for line in out.splitlines():
+        parts = line.split()
+        if not parts or parts[0].startswith("linux-vdso"):
+            continue
+        libs.append(parts[2] if len(parts) > 2 and parts[1] == "=>" else parts[0])
+    return libs
+
+
+def check_layout(entries):
+    names = [e["name"] for e in entries]
+    assert names == sorted(names, key=lambda p: p.split("/")), "entries not sorted"
+    assert {e["uid"] for e in entries} == {0} and {e["gid"] for e in entries} == {0}
+    assert len({e["mtime"] for e in entries}) == 1, "more than one mtime"
+    byn = by_name(entries)
+    for d in ("dev", "proc", "sys", "sys/fs/cgroup", "run", "tmp", "etc", "var", "bin", "info"):
+        assert d in byn and stat.S_ISDIR(byn[d]["mode"]), f"/{d} missing"
+    assert stat.S_IMODE(byn["tmp"]["mode"]) == 0o1777
+    console = byn["dev/console"]
+    assert stat.S_ISCHR(console["mode"]) and console["rdev"] == (5, 1)
+    for f in ("info/gcs.commit", "info/build.date", "info/image.name", "etc/passwd"):
+        assert f in byn and byn[f]["data"].strip(), f"/{f} missing or empty"
+    runc = byn["usr/bin/runc"]
+    assert runc["mode"] & 0o111
+    with open(shutil.which("runc") or "/usr/sbin/runc", "rb") as f:
+        assert runc["data"] == f.read(), "/usr/bin/runc is not Debian's runc"
+    for lib in runc_closure():
+        assert lib.lstrip("/") in byn, f"runc needs {lib}, not in the image"
+    return byn
+
+
+def guest_binaries():
+    """The guest programs `make image` put in (whatever was built)."""
+    found = {}
+    for name in os.listdir(OUT) if os.path.isdir(OUT) else []:
+        path = os.path.join(OUT, name)
+        if name in ("init", "vsockexec", "gcs") and os.path.isfile(path):
+            found[name] = path
+    return found
+
+
+def test_release_initrd_layout():
+    byn = check_layout(read_cpio(image("initrd.img")))
+    assert "bin/busybox" not in byn and "bin/sh" not in byn, "release image has busybox"
+    assert "init" in byn, "no /init in the image (is init built?)"
+    for name in guest_binaries():
+        where = "init" if name == "init" else f"bin/{name}"
+        assert where in byn and byn[where]["mode"] & 0o111, f"/{where} missing"
+        assert byn[where]["data"][:4] == b"\x7fELF"
+    assert b"lcow-guest" in byn["info/image.name"]["data"]
+
+
+def test_debug_initrd_has_busybox_console():
+    byn = check_layout(read_cpio(debug_image("initrd.img")))
+    assert byn["bin/busybox"]["mode"] & 0o111
+    sh = byn["bin/sh"]
+    assert stat.S_ISLNK(sh["mode"]) and sh["data"] == b"/bin/busybox"
+    assert stat.S_ISREG(byn["init"]["mode"]), "a busybox applet replaced /init"
+    assert b"debug" in byn["info/image.name"]["data"]
+
+
+def test_rootfs_tar_holds_the_initrd_tree():
+    cpio = by_name(read_cpio(image("initrd.img")))
+    with tarfile.open(image("rootfs.tar.gz")) as tar:
+        members = {m.name: m for m in tar.getmembers()}
+        assert set(members) == set(cpio)
+        for name, m in members.items():
+            e = cpio[name]
+            assert (m.uid, m.gid, m.mtime) == (0, 0, e["mtime"]), name
+            assert stat.S_IMODE(e["mode"]) == m.mode or m.issym(), name
+            if m.isfile():
+                assert tar.extractfile(m).read() == e["data"], name
+            elif m.issym():
+                assert m.linkname.encode() == e["data"], name
+
+
+def test_image_is_reproducible(tmp_path):
+    """Two `make image` runs at different times into different directories
+    give byte-identical files."""
+    build_dir = os.path.relpath(os.path.dirname(OUT), TOP)
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    files = ["initrd.img", "rootfs.tar.gz", "rootfs.vhd", "lcow.efi", "lcow-efi.img"]
+    outs = []
+    for run in ("a", "b"):
+        out = tmp_path / run
+        r = subprocess.run(["make", "-C", TOP, "--no-print-directory", "image",
+                            f"BUILD_DIR={build_dir}", f"IMAGE_OUT={out}",
+                            "SOURCE_DATE_EPOCH=1700000000", "IMAGE_COMMIT=reproducibility-test"],
+                           env=env, capture_output=True, text=True)
+        assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+        outs.append(out)
+    for f in files:
+        with open(outs[0] / f, "rb") as a, open(outs[1] / f, "rb") as b:
+            assert a.read() == b.read(), f"{f} differs between two builds"
+
+
+# ---- UEFI disk --------------------------------------------------------------
+
+def test_efi_disk_layout(tmp_path):
+    disk = image("lcow-efi.img")
+    table = subprocess.run(["sgdisk", "-p", disk], capture_output=True, text=True).stdout
+    rows = [l.split() for l in table.splitlines() if re.match(r"^\s+1\s", l)]
+    assert rows and rows[0][1] == "2048" and rows[0][5] == "EF00", table
+    env = dict(os.environ, MTOOLS_SKIP_CHECK="1")
+    copy = tmp_path / "BOOTX64.EFI"
+    subprocess.run(["mcopy", "-i", f"{disk}@@1M", "::EFI/BOOT/BOOTX64.EFI", str(copy)],
+                   env=env, check=True)
+    with open(copy, "rb") as a, open(image("lcow.efi"), "rb") as b:
+        assert a.read() == b.read()
+    # The UKI's sections are the kernel, the initrd and the command line.
+    for section, source in ((".linux", "kernel"), (".initrd", "initrd.img"), (".cmdline", "cmdline")):
+        dump = tmp_path / section.strip(".")
+        subprocess.run(["objcopy", f"--dump-section={section}={dump}", image("lcow.efi"),
+                        str(tmp_path / "scratch.efi")], check=True)
+        with open(image(source), "rb") as f:
+            want = f.read()
+        got = dump.read_bytes()
+        assert got[:len(want)] == want and not got[len(want):].strip(b"\0"), section
+
+
+# ---- sizes --------------------------------------------------------------------
+
+def test_sizes_within_budget():
+    kernel = os.path.getsize(image("kernel"))
+    initrd = os.path.getsize(image("initrd.img"))
+    assert kernel + initrd <= 16 * 1000 * 1000, f"kernel+initrd = {kernel + initrd} bytes"
+    boot_set = ["kernel", "vmlinux", "initrd.img", "rootfs.vhd", "lcow.efi", "lcow-efi.img"]
+    total = sum(os.path.getsize(image(f)) for f in boot_set)
+    assert total < 100 * 1000 * 1000, f"all boot files = {total} bytes"
+
+
+# ---- linuxkit.yml -------------------------------------------------------------
+
+# LinuxKit's documented schema (docs/yaml.md, src/cmd/linuxkit/moby/schema.go;
+# guest-image.md 6.4): unknown keys are rejected.
+LK_TOP = {"kernel", "init", "onboot", "onshutdown", "services", "files", "volumes", "trust"}
+LK_KERNEL = {"image", "cmdline", "binary", "tar", "ucode"}
+LK_FILE = {"path", "directory", "symlink", "contents", "source", "optional", "mode",
+           "uid", "gid", "metadata"}
+
+
+def linuxkit():
+    yaml = pytest.importorskip("yaml")
+    with open(os.path.join(TOP, "linuxkit.yml")) as f:
+        return yaml.safe_load(f)
+
+
+def test_linuxkit_yml_schema():
+    doc = linuxkit()
+    assert set(doc) <= LK_TOP, f"unknown top-level keys {set(doc) - LK_TOP}"
+    assert not {"onboot", "onshutdown", "services"} & set(doc), "LCOW has no services"
+    kernel = doc["kernel"]
+    assert set(kernel) <= LK_KERNEL, f"unknown kernel keys {set(kernel) - LK_KERNEL}"
+    assert isinstance(kernel["image"], str) and ":" in kernel["image"]
+    assert kernel["tar"] == "none", "the kernel carries no modules"
+    assert isinstance(doc["init"], list) and all(isinstance(i, str) for i in doc["init"])
+    for entry in doc["files"]:
+        assert set(entry) <= LK_FILE, f"unknown file keys {set(entry) - LK_FILE}"
+        assert isinstance(entry["path"], str) and not entry["path"].startswith("/")
+        kinds = [k for k in ("directory", "symlink", "contents", "source", "metadata") if k in entry]
+        assert len(kinds) == 1, f"{entry['path']}: exactly one of {kinds} expected"
+        if "mode" in entry:
+            assert isinstance(entry["mode"], str) and re.fullmatch(r"0[0-7]{3,4}", entry["mode"])
+        if "metadata" in entry:
+            assert entry["metadata"] == "yaml"
+
+
+def test_linuxkit_yml_matches_the_image():
+    """Every program and mount point make image ships is in linuxkit.yml,
+    from the same sources."""
+    doc = linuxkit()
+    files = {e["path"]: e for e in doc["files"]}
+    byn = by_name(read_cpio(image("initrd.img")))
+    programs = ["init"] + [n for n in byn if n.startswith("bin/") and not stat.S_ISLNK(byn[n]["mode"])]
+    for path in programs:
+        assert path in files, f"/{path} is in the image but not in linuxkit.yml"
+        source = files[path].get("source", "")
+        assert source == f"build/musl/{os.path.basename(path)}", source
+    for path, e in files.items():
+        if e.get("directory"):
+            assert path in byn and stat.S_ISDIR(byn[path]["mode"]), path
+            assert int(e["mode"], 8) == stat.S_IMODE(byn[path]["mode"]), path
+        if "source" in e and e["source"].startswith("rootfs/"):
+            with open(os.path.join(TOP, e["source"]), "rb") as f:
+                assert byn[path]["data"] == f.read(), path
