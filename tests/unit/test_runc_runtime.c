@@ -135,17 +135,13 @@ static void set_path(struct json_object *root, const char *obj_path, const char 
 
 /* A bundle <tmp>/<name> with a busybox rootfs and `runc spec`'s config,
  * process.args = args, prepared as a standalone Create would be. */
-static void bundle(struct ctr *c, const char *name, const char *args_json, const char *user,
-		   const char *resources_json, bool terminal)
+static void make_spec(struct ctr *c, const char *name, const char *args_json, const char *user,
+		      const char *resources_json, bool terminal)
 {
-	struct oci_prepare_opts o = {
-		.cgroup_parent = parent,
-		.cgroup_per_pod = true,
-		.uvm_hostname = "lcow-test",
-	};
 	char rootfs[300], path[512];
 	struct error e;
-	static const char *const applets[] = {"sh", "id", "sleep", "echo", "cat", "dd", "true"};
+	static const char *const applets[] = {"sh",  "id", "sleep", "echo",
+					      "cat", "dd", "true",  "hostname"};
 
 	snprintf(c->id, sizeof(c->id), "lcowt-%d-%s", (int)getpid(), name);
 	CHECK(nids < MAX_IDS);
@@ -176,12 +172,34 @@ static void bundle(struct ctr *c, const char *name, const char *args_json, const
 		set_path(c->spec, "/process/user", "username", json_object_new_string(user));
 	if (resources_json)
 		set_path(c->spec, "/linux", "resources", parse(resources_json));
-	o.id = c->id;
-	o.bundle = c->bundle;
+}
+
+/* What Create does with the spec: classify, prepare, write config.json. */
+static void prepare_write(struct ctr *c, const char *sandbox_root)
+{
+	struct oci_prepare_opts o = {
+		.id = c->id,
+		.bundle = c->bundle,
+		.sandbox_root = sandbox_root,
+		.cgroup_parent = parent,
+		.cgroup_per_pod = true,
+		.uvm_hostname = "lcow-test",
+	};
+	char path[512];
+	struct error e;
+
 	CHECK_OK(oci_spec_classify(c->spec, c->id, &o.cls, &e));
 	if (oci_spec_prepare(c->spec, &o, &c->prep, &e) < 0)
 		unit_fail(__FILE__, __LINE__, "prepare: %s", e.msg);
+	snprintf(path, sizeof(path), "%s/config.json", c->bundle);
 	CHECK_OK(oci_json_write(path, c->spec, &e));
+}
+
+static void bundle(struct ctr *c, const char *name, const char *args_json, const char *user,
+		   const char *resources_json, bool terminal)
+{
+	make_spec(c, name, args_json, user, resources_json, terminal);
+	prepare_write(c, NULL);
 }
 
 static int create(struct ctr *c, struct error *e)
@@ -475,4 +493,86 @@ TEST(oom_kill_gives_137_and_is_counted)
 	json_object_put(m);
 	CHECK_OK(runc_delete(&rc, c.id, false, &e));
 	json_object_put(c.spec);
+}
+
+TEST(cri_pod_sandbox_and_workload)
+{
+	struct ctr sb = {0}, w = {0};
+	struct json_object *ann, *res;
+	struct error e;
+	char text[1024], path[512];
+	const char *out;
+
+	setup();
+	/* The sandbox: its hostname, the pod cgroup with its resources. */
+	make_spec(&sb, "sb", "[\"sh\",\"-c\",\"echo ready; exec sleep 300\"]", NULL,
+		  "{\"memory\":{\"limit\":268435456}}", false);
+	set_path(sb.spec, "", "hostname", json_object_new_string("pod1"));
+	snprintf(text, sizeof(text),
+		 "{\"io.kubernetes.cri.container-type\":\"sandbox\","
+		 "\"io.kubernetes.cri.sandbox-id\":\"%s\"}",
+		 sb.id);
+	ann = parse(text);
+	set_path(sb.spec, "", "annotations", ann);
+	prepare_write(&sb, NULL);
+	snprintf(path, sizeof(path), "%s/%s/%s", parent, sb.id, sb.id);
+	CHECK_STREQ(sb.prep.cgroups_path, path);
+	CHECK(json_pointer_get(sb.spec, "/linux/resources", &res) == 0);
+	if (cgroup_pod_create(&cg, sb.id, res, &e) < 0)
+		unit_fail(__FILE__, __LINE__, "%s", e.msg);
+	must_create(&sb);
+	CHECK_OK(runc_start(&rc, sb.id, sb.bundle, &e));
+	CHECK_STREQ(read_until(sb.out, "\n"), "ready\n");
+
+	/* A volume the pod shares through sandbox://. */
+	run("mkdir -p '%s/sandboxMounts/vol' && echo from-pod > '%s/sandboxMounts/vol/f'",
+	    sb.bundle, sb.bundle);
+
+	/* The workload joins the sandbox's network, ipc and uts namespaces
+	 * (as the CRI plugin writes them) and uses its files. */
+	make_spec(&w, "w", "[\"sh\",\"-c\",\"cat /etc/hostname /v/f; hostname\"]", NULL, NULL,
+		  false);
+	snprintf(text, sizeof(text),
+		 "{\"io.kubernetes.cri.container-type\":\"container\","
+		 "\"io.kubernetes.cri.sandbox-id\":\"%s\"}",
+		 sb.id);
+	set_path(w.spec, "", "annotations", parse(text));
+	json_object_object_del(w.spec, "hostname"); /* runc spec's "runc" */
+	snprintf(text, sizeof(text),
+		 "[{\"type\":\"pid\"},{\"type\":\"mount\"},"
+		 "{\"type\":\"network\",\"path\":\"/proc/%d/ns/net\"},"
+		 "{\"type\":\"ipc\",\"path\":\"/proc/%d/ns/ipc\"},"
+		 "{\"type\":\"uts\",\"path\":\"/proc/%d/ns/uts\"}]",
+		 (int)sb.proc.pid, (int)sb.proc.pid, (int)sb.proc.pid);
+	set_path(w.spec, "/linux", "namespaces", parse(text));
+	CHECK_OK(json_object_array_add(
+		json_object_object_get(w.spec, "mounts"),
+		parse("{\"destination\":\"/v\",\"type\":\"bind\",\"source\":\"sandbox://vol\","
+		      "\"options\":[\"rbind\",\"ro\"]}")));
+	prepare_write(&w, sb.bundle);
+	snprintf(path, sizeof(path), "%s/%s/%s", parent, sb.id, w.id);
+	CHECK_STREQ(w.prep.cgroups_path, path);
+	must_create(&w);
+	CHECK_OK(runc_start(&rc, w.id, w.bundle, &e));
+	out = read_until(w.out, NULL);
+	if (strcmp(out, "pod1\nfrom-pod\npod1\n") != 0)
+		unit_fail(__FILE__, __LINE__, "workload output: %s", out);
+	CHECK_EQ(wait_exit(w.proc.pid), 0);
+
+	/* The pod's limit is above both containers' cgroups. */
+	snprintf(path, sizeof(path), "%s/%s", parent, sb.id);
+	struct ctr pod = {0};
+	strcpy(pod.prep.cgroups_path, path);
+	CHECK_EQ(cgroup_value(&pod, "memory",
+			      cg.layout == CGROUP_V1 ? "memory.limit_in_bytes" : "memory.max"),
+		 268435456);
+
+	/* Teardown: workload first, sandbox last, then the pod cgroup. */
+	CHECK_OK(runc_delete(&rc, w.id, false, &e));
+	CHECK_OK(runc_kill(&rc, sb.id, SIGKILL, false, &e));
+	CHECK_EQ(wait_exit(sb.proc.pid), 137);
+	CHECK_OK(runc_delete(&rc, sb.id, false, &e));
+	CHECK_OK(cgroup_pod_remove(&cg, sb.id, &e));
+	json_object_put(w.spec);
+	json_object_put(sb.spec);
 }
