@@ -143,9 +143,10 @@ int runc_create(const struct runc_config *rc, const char *id, const char *bundle
 int runc_start(const struct runc_config *rc, const char *id, const char *bundle, struct error *e);
 
 /* runc exec -d of a prepared OciProcess (oci_process_prepare()); writes
- * process.json into a private directory. */
+ * process.json into a private directory. With process.terminal the pty
+ * master comes back in out->pty_master and stdio is not used. */
 int runc_exec(const struct runc_config *rc, const char *id, const char *bundle,
-	      struct json_object *process, const int stdio[3], bool terminal, struct runc_proc *out,
+	      struct json_object *process, const int stdio[3], struct runc_proc *out,
 	      struct error *e);
 
 /* runc kill <id> <sig>, or with all: runc kill --all <id> <sig>. */

@@ -120,13 +120,17 @@ int runc_start(const struct runc_config *rc, const char *id, const char *bundle,
 }
 
 int runc_exec(const struct runc_config *rc, const char *id, const char *bundle,
-	      struct json_object *process, const int stdio[3], bool terminal, struct runc_proc *out,
+	      struct json_object *process, const int stdio[3], struct runc_proc *out,
 	      struct error *e)
 {
 	_cleanup_close_ int listen_fd = -1;
+	struct json_object *t;
 	struct runc_argv a;
 	struct call_dir d;
 	int rc_op;
+	/* runc wants --console-socket exactly when the process has a tty. */
+	bool terminal =
+		json_object_object_get_ex(process, "terminal", &t) && json_object_get_boolean(t);
 
 	out->pid = 0;
 	out->pty_master = -1;

@@ -545,13 +545,22 @@ TEST(exec_writes_process_json_privately)
 
 	setup_fake();
 	set_mode("ok");
-	CHECK_OK(runc_exec(&rc, "c1", bundle, proc, none, false, &p, &e));
+	CHECK_OK(runc_exec(&rc, "c1", bundle, proc, none, &p, &e));
 	CHECK_EQ(p.pid, 4242);
 	CHECK_STREQ(slurp("process.json"),
 		    json_object_to_json_string_ext(proc, JSON_C_TO_STRING_PLAIN |
 								 JSON_C_TO_STRING_NOSLASHESCAPE));
 	CHECK(strstr(slurp("process.json"), "18446744073709551615") != NULL);
 	CHECK(strstr(slurp("argv"), "exec\n-d\n--process\n") != NULL);
+	expect_no_call_dirs();
+	json_object_put(proc);
+
+	/* process.terminal alone decides on the console socket. */
+	proc = json_tokener_parse("{\"terminal\":true,\"args\":[\"sh\"]}");
+	CHECK_OK(runc_exec(&rc, "c1", bundle, proc, NULL, &p, &e));
+	CHECK(p.pty_master >= 0);
+	CHECK(strstr(slurp("argv"), "--console-socket\n") != NULL);
+	close(p.pty_master);
 	expect_no_call_dirs();
 	json_object_put(proc);
 }

@@ -413,7 +413,7 @@ TEST(named_user_for_init_and_exec_with_inherited_rlimits)
 	CHECK_OK(oci_process_prepare(proc, c.spec, c.prep.rootfs, &e));
 	CHECK_EQ(pipe2(p, O_CLOEXEC), 0);
 	const int stdio[3] = {-1, p[1], p[1]};
-	if (runc_exec(&rc, c.id, c.bundle, proc, stdio, false, &ep, &e) < 0)
+	if (runc_exec(&rc, c.id, c.bundle, proc, stdio, &ep, &e) < 0)
 		unit_fail(__FILE__, __LINE__, "exec: %s", e.msg);
 	close(p[1]);
 	CHECK(ep.pid > 0 && ep.pid != c.proc.pid);
@@ -430,7 +430,7 @@ TEST(named_user_for_init_and_exec_with_inherited_rlimits)
 	CHECK_OK(oci_process_prepare(proc, c.spec, c.prep.rootfs, &e));
 	CHECK_EQ(pipe2(p, O_CLOEXEC), 0);
 	const int stdio2[3] = {-1, p[1], p[1]};
-	CHECK_OK(runc_exec(&rc, c.id, c.bundle, proc, stdio2, false, &ep, &e));
+	CHECK_OK(runc_exec(&rc, c.id, c.bundle, proc, stdio2, &ep, &e));
 	close(p[1]);
 	CHECK_EQ(wait_exit(ep.pid), 0);
 	CHECK_STREQ(read_until(p[0], NULL), "1000\n");
@@ -442,15 +442,18 @@ TEST(named_user_for_init_and_exec_with_inherited_rlimits)
 	json_object_put(c.spec);
 }
 
-TEST(terminal_container_gets_a_pty)
+TEST(terminal_init_and_exec_get_a_pty)
 {
 	struct ctr c = {0};
+	struct json_object *proc;
+	struct runc_proc ep;
 	struct error e;
 	const char *out;
 
 	setup();
-	bundle(&c, "tty", "[\"sh\",\"-c\",\"[ -t 0 ] && [ -t 1 ] && echo on-a-tty\"]", NULL, NULL,
-	       true);
+	bundle(&c, "tty",
+	       "[\"sh\",\"-c\",\"[ -t 0 ] && [ -t 1 ] && echo on-a-tty; exec sleep 300\"]", NULL,
+	       NULL, true);
 	CHECK(c.prep.terminal);
 	must_create(&c);
 	CHECK(c.proc.pty_master >= 0);
@@ -458,7 +461,23 @@ TEST(terminal_container_gets_a_pty)
 	out = read_until(c.proc.pty_master, "on-a-tty");
 	if (!strstr(out, "on-a-tty"))
 		unit_fail(__FILE__, __LINE__, "pty output: %s", out);
-	CHECK_EQ(wait_exit(c.proc.pid), 0);
+
+	/* An exec with a terminal gets a pty of its own. */
+	proc = parse("{\"terminal\":true,\"args\":[\"sh\",\"-c\",\"[ -t 1 ] && echo exec-tty\"],"
+		     "\"cwd\":\"/\",\"env\":[\"PATH=/bin\"],\"user\":{\"uid\":0,\"gid\":0}}");
+	CHECK_OK(oci_process_prepare(proc, c.spec, c.prep.rootfs, &e));
+	if (runc_exec(&rc, c.id, c.bundle, proc, NULL, &ep, &e) < 0)
+		unit_fail(__FILE__, __LINE__, "exec: %s", e.msg);
+	CHECK(ep.pty_master >= 0 && ep.pty_master != c.proc.pty_master);
+	out = read_until(ep.pty_master, "exec-tty");
+	if (!strstr(out, "exec-tty"))
+		unit_fail(__FILE__, __LINE__, "exec pty output: %s", out);
+	CHECK_EQ(wait_exit(ep.pid), 0);
+	close(ep.pty_master);
+	json_object_put(proc);
+
+	CHECK_OK(runc_kill(&rc, c.id, SIGKILL, false, &e));
+	CHECK_EQ(wait_exit(c.proc.pid), 137);
 	close(c.proc.pty_master);
 	CHECK_OK(runc_delete(&rc, c.id, false, &e));
 	json_object_put(c.spec);
