@@ -6,6 +6,12 @@ growth. Every case of every tests/unit/test_storage*.c binary becomes one
 pytest test here too ("vm::<binary>::<case>"); the cases that skip on the
 build machine for want of those features must pass in the VM.
 
+The VM also gets real devices for tests/unit/test_storage_real.c: a
+virtio-scsi controller with a blank disk at LUN 3 and a GPT disk with two
+partitions at LUN 5, and a virtio-pmem device packing two ext4 layers (the
+second at a page-aligned, not megabyte-aligned, offset as hcsshim packs
+them), described to the tests by LCOW_STORAGE_REAL and LCOW_STORAGE_PMEM.
+
 The VM has no network and no vsock; LCOW_FORBID_VSOCK is set inside it as
 well. Skips when QEMU, busybox-static, cpio or the kernel are missing.
 """
@@ -34,10 +40,24 @@ MUST_PASS_IN_VM = {
     "scsi_mounts_the_requested_partition",
     "plan9_mounts_a_share_through_the_transport",
 }
+# Images for the real devices are made with the host's e2fsprogs and gdisk.
+REAL_DEVICES = bool(shutil.which("mkfs.ext4") and shutil.which("sgdisk"))
+if REAL_DEVICES:
+    MUST_PASS_IN_VM |= {
+        "real_scsi_blank_disk_format_mount_unplug",
+        "real_scsi_partition",
+        "real_vpmem_two_mapped_layers_at_once",
+        "real_vpmem_whole_device",
+    }
+MiB = 1024 * 1024
+# (offset, size) of the layers on the pmem device; 4198400 = 4 MiB + 4 KiB.
+PMEM_LAYERS = [(0, 4 * MiB), (4198400, 8 * MiB)]
+PMEM_SIZE = 32 * MiB
 
 INIT = """#!/bin/busybox sh
 /bin/busybox --install -s /bin
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin LCOW_FORBID_VSOCK=1
+[ -e /real-devices ] && export LCOW_STORAGE_REAL=1 LCOW_STORAGE_PMEM="$(cat /real-devices)"
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
@@ -85,6 +105,42 @@ def _copy_with_libs(path, root):
         shutil.copy2(real, dest)
 
 
+def _run(*argv):
+    subprocess.run(argv, check=True, capture_output=True)
+
+
+def _layer(path, index, size):
+    src = path + ".d"
+    os.makedirs(src)
+    with open(os.path.join(src, f"layer{index}.txt"), "w") as f:
+        f.write(f"layer {index}\n")
+    _run("mkfs.ext4", "-q", "-F", "-b", "4096", "-d", src, path, str(size // 1024) + "k")
+
+
+def _devices(work):
+    """Disk and pmem images; returns QEMU arguments."""
+    blank, gpt, pmem = (os.path.join(work, n) for n in ("lun3.img", "lun5.img", "pmem.img"))
+    for img in (blank, gpt):
+        with open(img, "wb") as f:
+            f.truncate(64 * MiB)
+    _run("sgdisk", "-n", "1:2048:+16M", "-n", "2:0:+24M", gpt)
+    with open(pmem, "wb") as f:
+        f.truncate(PMEM_SIZE)
+    for i, (off, size) in enumerate(PMEM_LAYERS):
+        layer = os.path.join(work, f"layer{i}.img")
+        _layer(layer, i, size)
+        with open(layer, "rb") as src, open(pmem, "r+b") as dst:
+            dst.seek(off)
+            dst.write(src.read())
+    return ["-device", "virtio-scsi-pci,id=scsi0",
+            "-drive", f"file={blank},if=none,format=raw,id=d3",
+            "-device", "scsi-hd,drive=d3,bus=scsi0.0,channel=0,scsi-id=0,lun=3",
+            "-drive", f"file={gpt},if=none,format=raw,id=d5",
+            "-device", "scsi-hd,drive=d5,bus=scsi0.0,channel=0,scsi-id=0,lun=5",
+            "-object", f"memory-backend-file,id=pm0,share=on,mem-path={pmem},size={PMEM_SIZE}",
+            "-device", "virtio-pmem-pci,memdev=pm0,id=nv0"]
+
+
 def _initramfs(stage, binaries):
     for d in ("bin", "proc", "sys", "dev", "tmp", "t"):
         os.makedirs(os.path.join(stage, d), exist_ok=True)
@@ -99,6 +155,9 @@ def _initramfs(stage, binaries):
             _copy_with_libs(found, stage)
     with open(os.path.join(stage, "init"), "w") as f:
         f.write(INIT)
+    if REAL_DEVICES:
+        with open(os.path.join(stage, "real-devices"), "w") as f:
+            f.write(",".join(f"{off}:{size}" for off, size in PMEM_LAYERS))
     os.chmod(os.path.join(stage, "init"), 0o755)
     image = os.path.join(os.path.dirname(stage), "initramfs.cpio")
     names = subprocess.run(["find", "."], cwd=stage, capture_output=True, text=True,
@@ -137,11 +196,12 @@ def vm_results():
     work = tempfile.mkdtemp(prefix="lcow-storage-vm-")
     try:
         image = _initramfs(os.path.join(work, "root"), _binaries())
+        devices = _devices(work) if REAL_DEVICES else []
         # TCG: the build machine's /dev/kvm cannot run ordinary guests.
         proc = subprocess.run(
-            [QEMU, "-accel", "tcg", "-m", "1536", "-smp", "2", "-nographic", "-no-reboot",
-             "-nic", "none", "-kernel", KERNEL, "-initrd", image,
-             "-append", "console=ttyS0 panic=-1 quiet"],
+            [QEMU, "-accel", "tcg", "-m", "1536,slots=2,maxmem=4G", "-smp", "2", "-nographic",
+             "-no-reboot", "-nic", "none", "-kernel", KERNEL, "-initrd", image,
+             "-append", "console=ttyS0 panic=-1 quiet"] + devices,
             capture_output=True, text=True, errors="replace", timeout=VM_TIMEOUT)
     finally:
         shutil.rmtree(work, ignore_errors=True)
