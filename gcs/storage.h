@@ -4,8 +4,9 @@
  * Every call takes plain C values copied out of the request by the handler,
  * checks every host path against the allowed roots, may block for a bounded
  * time (device wait, formatting) and is safe to run on several worker
- * threads at once: the runtime keeps no mutable state of its own, the kernel
- * arbitrates between concurrent requests. Each returns 0 or a negative errno
+ * threads at once: the runtime keeps no mutable state of its own besides the
+ * lock that serialises ext4 formats (libext2fs is not thread-safe), the
+ * kernel arbitrates between concurrent requests. Each returns 0 or a negative errno
  * with e filled (kind ERR_INVALID_ARG for a refused value, ERR_NOT_IMPLEMENTED
  * for an unsupported feature, ERR_FAIL otherwise). Remove calls tolerate
  * what is already gone. */
