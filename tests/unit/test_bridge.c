@@ -489,15 +489,16 @@ TEST(a_one_mib_request_is_served)
 	char *body = malloc(n + 64);
 	struct host h;
 	struct reply r;
-	static const char pre[] = "{\"ContainerId\":\"x\",\"Padding\":\"";
+	static const char pre[] = "{\"ContainerId\":\"x\",\"ProcessId\":0,\"Padding\":\"";
 
 	memcpy(body, pre, sizeof(pre) - 1);
 	memset(body + sizeof(pre) - 1, 'a', n);
 	strcpy(body + sizeof(pre) - 1 + n, "\"}\n");
+	handler_register(&delayed_handler);
 	start(&h, true);
 	negotiate(&h);
 	{
-		uint8_t *buf = frame_encode(MSG_START, 4, body, strlen(body));
+		uint8_t *buf = frame_encode(MSG_SIGNAL_PROCESS, 4, body, strlen(body));
 		size_t len = WIRE_HEADER_SIZE + strlen(body), off = 0;
 
 		/* The socket buffer is smaller than 1 MiB: feed it while the
@@ -511,7 +512,7 @@ TEST(a_one_mib_request_is_served)
 		}
 		free(buf);
 	}
-	expect(&h, &r, 0x20100201, 4);
+	expect(&h, &r, 0x20100701, 4);
 	CHECK_EQ(result_of(&r), 0);
 	put(&r);
 	free(body);

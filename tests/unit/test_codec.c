@@ -255,7 +255,14 @@ TEST(decode_process_parameters_map_and_arrays)
 			CHECK_STREQ(p->environment[i]->value, "b=c");
 	CHECK(p->createstdoutpipe);
 	CHECK(codec_json_tree(p->ociprocess) != NULL);
-	CHECK_EQ(m->settings->vsockstdiorelaysettings->stdout, 1073741825u);
+	/* musl defines stdout as "(stdout)": reach the member through its
+	 * descriptor. */
+	CHECK_EQ(*(uint32_t *)((char *)m->settings->vsockstdiorelaysettings +
+			       protobuf_c_message_descriptor_get_field_by_name(
+				       &gcs__execute_process_vsock_stdio_relay_settings__descriptor,
+				       "StdOut")
+				       ->offset),
+		 1073741825u);
 	arena_free(a);
 }
 
