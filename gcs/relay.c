@@ -181,10 +181,24 @@ static int set_nonblock(int fd, struct error *err)
 	return 0;
 }
 
+/* A bigger pipe means fewer wake-ups per megabyte (the default is 64 KiB).
+ * Best effort: an unprivileged gcs may be refused, and nothing else
+ * depends on it. */
+static void grow_pipe(int fd)
+{
+	int size = fcntl(fd, F_GETPIPE_SZ);
+
+	if (size >= 0 && size < RELAY_PIPE_SIZE)
+		fcntl(fd, F_SETPIPE_SZ, RELAY_PIPE_SIZE);
+}
+
 static int relay_setup(struct relay *r, struct error *err)
 {
 	int rc;
 
+	grow_pipe(r->src);
+	if (r->dst != RELAY_DISCARD)
+		grow_pipe(r->dst);
 	rc = relay_io_classify(r, err);
 	if (rc == 0)
 		rc = set_nonblock(r->src, err);
