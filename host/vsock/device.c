@@ -123,7 +123,8 @@ void vsock_conn_abort(struct conn *c)
 {
 	if (c->dead)
 		return;
-	if (!c->hashed) {
+	/* Nothing to tell a guest that never saw a REQUEST. */
+	if (!c->hashed || (c->state == CONN_CONNECTING && (c->pend & PEND_REQUEST))) {
 		conn_kill(c);
 		return;
 	}
@@ -184,7 +185,7 @@ static void guest_request(const struct vsock_hdr *h)
 	c->peer_fwd_cnt = h->fwd_cnt;
 	c->state = CONN_DIALING;
 	conn_hash_add(c);
-	r = uds_dial(c, h->dst_port);
+	r = uds_dial(c);
 	if (r != -EAGAIN)
 		vsock_dial_done(c, r);
 }

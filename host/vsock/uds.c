@@ -193,6 +193,13 @@ static void arm_timer(bool on)
 	timerfd_settime(timer_fd, 0, &its, NULL);
 }
 
+/* Polled only once connected: an unconnected unix stream socket reports
+ * EPOLLHUP. */
+static int watch(struct conn *c)
+{
+	return loop_add(&c->src, c->fd, 0, on_conn_event);
+}
+
 static void on_timer(struct loop_src *src, uint32_t events)
 {
 	struct list_node *pos, *tmp;
@@ -207,13 +214,15 @@ static void on_timer(struct loop_src *src, uint32_t events)
 		if (r == -EAGAIN && now < c->dial_deadline)
 			continue;
 		list_del_init(&c->dial);
+		if (r == 0)
+			r = watch(c);
 		vsock_dial_done(c, r == -EAGAIN ? -ETIMEDOUT : r);
 	}
 	if (list_empty(&conn_dial_list))
 		arm_timer(false);
 }
 
-int uds_dial(struct conn *c, uint32_t port)
+int uds_dial(struct conn *c)
 {
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	int r;
@@ -221,10 +230,9 @@ int uds_dial(struct conn *c, uint32_t port)
 	if (fd < 0)
 		return -errno;
 	c->fd = fd;
-	r = loop_add(&c->src, fd, 0, on_conn_event);
-	if (r < 0)
-		return r;
 	r = try_connect(c);
+	if (r == 0)
+		return watch(c);
 	if (r != -EAGAIN)
 		return r;
 	/* The listener's backlog is full: a blocking connect would wait, so

@@ -19,10 +19,10 @@ int uds_init(const char *prefix);
 /* Stops listening and removes the prefix socket. */
 void uds_fini(void);
 
-/* Opens c's unix socket and connects it to "<prefix>_<port>". Returns 0,
+/* Opens c's unix socket and connects it to "<prefix>_<c->local_port>". Returns 0,
  * -EAGAIN when the listener's backlog is full (retried on a timer; the
  * outcome arrives through vsock_dial_done()), or another negative errno. */
-int uds_dial(struct conn *c, uint32_t port);
+int uds_dial(struct conn *c);
 
 /* Reads into iov. Returns bytes read, 0 at end of stream, -EAGAIN, or a
  * negative errno. */
