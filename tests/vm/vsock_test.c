@@ -367,6 +367,7 @@ static void op_echo(uint32_t port, unsigned nconns, uint64_t bytes)
 
 	if (nconns > MAX_CONNS)
 		nconns = MAX_CONNS;
+	say("echo port=%u dialing=%u", port, nconns);
 	/* All connections are open before any data moves: they are concurrent. */
 	for (unsigned i = 0; i < nconns; i++) {
 		struct echo_conn *c = &conns[i];

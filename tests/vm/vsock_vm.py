@@ -5,6 +5,8 @@ unix sockets the guest connects to. Standard library only.
 
 Used by tests/integration/test_vsock_backend.py and tests/vm/vsock_bench.py.
 Everything started here is stopped by close(), bounded by timeouts.
+VSOCK_VM_CMDLINE replaces the guest's kernel options (default
+"console=ttyS0 quiet panic=-1"), e.g. to see its boot messages.
 """
 import os
 import re
@@ -57,12 +59,15 @@ class UnixServer:
     """Listens on a unix socket and runs handler(conn) in a thread per
     connection; counts connections and the most that were open at once."""
 
-    def __init__(self, path, handler):
+    def __init__(self, path, handler, backlog=128, accepting=True):
         self.path = path
         self.handler = handler
+        self.accepting = threading.Event()
+        if accepting:
+            self.accepting.set()
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.sock.bind(path)
-        self.sock.listen(128)
+        self.sock.listen(backlog)
         self.lock = threading.Lock()
         self.open = 0
         self.max_open = 0
@@ -76,6 +81,8 @@ class UnixServer:
 
     def _accept_loop(self):
         while not self.stopping:
+            if not self.accepting.wait(0.1):
+                continue
             r, _, _ = select.select([self.sock], [], [], 0.1)
             if not r:
                 continue
@@ -192,8 +199,8 @@ class VsockVM:
 
     # -- lifecycle --
 
-    def serve(self, port, handler):
-        srv = UnixServer(f"{self.prefix}_{port}", handler)
+    def serve(self, port, handler, **kw):
+        srv = UnixServer(f"{self.prefix}_{port}", handler, **kw)
         self.servers.append(srv)
         return srv
 
@@ -272,7 +279,9 @@ class VsockVM:
             return ""
 
     def result_lines(self):
-        return [l[3:].strip() for l in self.serial_text().splitlines() if l.startswith("@@ ")]
+        # QEMU may be halfway through writing the last line: complete lines only.
+        lines = self.serial_text().split("\n")[:-1]
+        return [l[3:].strip() for l in lines if l.startswith("@@ ")]
 
     def wait_for(self, pattern, timeout):
         """Waits for a result line matching pattern (a regex) after the
