@@ -1,9 +1,12 @@
 #include "log.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +15,14 @@
 #include <unistd.h>
 
 #include <json-c/json.h>
+
+#if defined(__SANITIZE_ADDRESS__)
+#define LOG_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define LOG_SANITIZED 1
+#endif
+#endif
 
 static struct {
 	enum log_format format;
@@ -320,6 +331,102 @@ void log_fields(enum log_level level, const struct log_field *fields, size_t n, 
 	else
 		emit_text(time, level, fields, n, msg);
 	free(heap);
+}
+
+#define STRAY_LINE_MAX 4096
+
+static const int fault_signals[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGSYS, SIGTRAP};
+
+static void stray_line(char *line, size_t len)
+{
+	while (len && (line[len - 1] == '\r' || line[len - 1] == '\n'))
+		len--;
+	line[len] = '\0';
+	if (len)
+		log_fields(LOG_ERROR, LOG_FIELDS(LOG_STR("source", "stderr")), "%s", line);
+}
+
+static void *stray_reader(void *arg)
+{
+	int fd = (int)(intptr_t)arg;
+	char buf[STRAY_LINE_MAX + 1];
+	size_t len = 0;
+	ssize_t n;
+
+	while ((n = read(fd, buf + len, STRAY_LINE_MAX - len)) != 0) {
+		char *nl;
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		len += (size_t)n;
+		while ((nl = memchr(buf, '\n', len))) {
+			size_t one = (size_t)(nl - buf) + 1;
+
+			stray_line(buf, one - 1);
+			memmove(buf, buf + one, len - one);
+			len -= one;
+		}
+		if (len == STRAY_LINE_MAX) {
+			stray_line(buf, len);
+			len = 0;
+		}
+	}
+	stray_line(buf, len);
+	close(fd);
+	return NULL;
+}
+
+int log_capture_stderr(struct error *err)
+{
+	pthread_attr_t attr;
+	sigset_t all, old;
+	pthread_t th;
+	int p[2], logfd = g.fd, rc;
+
+#ifdef LOG_SANITIZED
+	return 0;
+#endif
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return error_errno(err, errno, "pipe");
+	/* With -logfile the log is elsewhere, but fd 2 (the host's log
+	 * stream) must stay clean all the same. */
+	if (logfd == 2)
+		logfd = fcntl(2, F_DUPFD_CLOEXEC, 3);
+	if (logfd < 0) {
+		rc = error_errno(err, errno, "dup stderr");
+		goto fail;
+	}
+	/* The reader must take no signal meant for the loop's signalfd. */
+	sigfillset(&all);
+	/* Faults stay deliverable, so that a crash there is logged too
+	 * (a blocked fault signal would kill with the default action). */
+	for (size_t i = 0; i < ARRAY_SIZE(fault_signals); i++)
+		sigdelset(&all, fault_signals[i]);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, 64 * 1024);
+	rc = pthread_create(&th, &attr, stray_reader, (void *)(intptr_t)p[0]);
+	pthread_attr_destroy(&attr);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		if (logfd != g.fd)
+			close(logfd);
+		rc = error_errno(err, rc, "start the stderr reader");
+		goto fail;
+	}
+	pthread_detach(th);
+	g.fd = logfd;
+	/* fd 2 (inherited by children, no CLOEXEC) is now the pipe. */
+	dup2(p[1], 2);
+	close(p[1]);
+	return 0;
+fail:
+	close(p[0]);
+	close(p[1]);
+	return rc;
 }
 
 void log_emergency_write(const char *line, size_t len)

@@ -79,6 +79,13 @@ void log_fields(enum log_level level, const struct log_field *fields, size_t n, 
 #define log_debug(...) log_fields(LOG_DEBUG, NULL, 0, __VA_ARGS__)
 #define log_trace(...) log_fields(LOG_TRACE, NULL, 0, __VA_ARGS__)
 
+/* json mode: the log moves to a duplicate of its fd, and fd 2 becomes a
+ * pipe read by a small thread that turns every stray line (a library's
+ * message, a child inheriting stderr) into a JSON entry {"source":"stderr"}.
+ * So nothing but JSON lines ever reaches the host. Not used in sanitizer
+ * builds, whose reports must reach fd 2 whole. */
+int log_capture_stderr(struct error *err);
+
 /* RFC 3339 UTC time with nanoseconds, e.g. 2024-05-01T10:00:00.123456789Z,
  * into buf (at least LOG_TIME_LEN + 1 bytes). Async-signal-safe. */
 #define LOG_TIME_LEN 30

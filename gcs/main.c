@@ -66,6 +66,7 @@ static int parse_options(int argc, char **argv, struct gcs_options *o)
 
 static int setup_logging(const struct gcs_options *o)
 {
+	struct error err;
 	int fd = 2;
 
 	if (o->logfile[0]) {
@@ -79,6 +80,8 @@ static int setup_logging(const struct gcs_options *o)
 	log_configure(o->format, o->level, fd);
 	log_set_scrub(o->scrub_logs);
 	crash_install();
+	if (o->format == LOG_FORMAT_JSON && log_capture_stderr(&err) < 0)
+		log_warn("stray stderr output is not captured: %s", err.msg);
 	return 0;
 }
 

@@ -5,7 +5,9 @@
  * a later issue. To test the notification path of the bridge now (queueing
  * while disconnected, sending after negotiation) this hook reads lines
  * "<container id> [<type>]" from the fd named by GCS_TEST_NOTIFY_FD and calls
- * bridge_notify_container() for each, exactly as the container code will. */
+ * bridge_notify_container() for each, exactly as the container code will.
+ * A line "!stderr <text>" writes <text> raw to fd 2 instead, as a library or
+ * an inherited child could: the log stream must still be JSON lines. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +32,14 @@ static void notify_line(struct hook *h, char *line)
 	char *type = strchr(line, ' ');
 	struct error err;
 
+	if (strncmp(line, "!stderr ", 8) == 0) {
+		size_t n = strlen(line + 8);
+
+		line[8 + n] = '\n';
+		if (write(2, line + 8, n + 1) < 0)
+			log_error("testhooks: write to fd 2: %s", strerror(errno));
+		return;
+	}
 	if (type)
 		*type++ = '\0';
 	if (!*line)

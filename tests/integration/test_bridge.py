@@ -480,3 +480,21 @@ def test_a_crash_is_logged_as_json(gcs):
     last = g.log.entries[-1]
     assert last["level"] == "fatal" and "SIGSEGV" in last["msg"]
     assert not g.log.bad
+
+
+def test_stray_stderr_output_becomes_json(gcs):
+    if "san" in os.path.basename(OUT):
+        pytest.skip("sanitizer builds leave fd 2 alone for their reports")
+    rfd, wfd = os.pipe()
+    g = gcs(GCS_TESTHOOKS, env={"GCS_TEST_NOTIFY_FD": str(rfd)}, pass_fds=(rfd,))
+    os.close(rfd)
+    try:
+        g.accept_bridge().negotiate()
+        os.write(wfd, b"!stderr panic: something printed {\"not\": json\n")
+        entry = g.log.wait_for(lambda e: e.get("source") == "stderr")
+        assert entry["msg"] == 'panic: something printed {"not": json'
+        assert entry["level"] == "error"
+    finally:
+        os.close(wfd)
+    assert g.stop() == 0
+    assert not g.log.bad
