@@ -270,18 +270,31 @@ static void note_ids(struct frame_reader *r, struct ids *ids, const uint8_t *p, 
 	}
 }
 
+/* The lowest free fd after set-up: a leaked fd would raise it. */
+static int fd_baseline = -1;
+
+static int lowest_free_fd(void)
+{
+	int fd = dup(0);
+
+	close(fd);
+	return fd;
+}
+
 static void init_once(void)
 {
 	static bool done;
-	int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	int null;
 
 	if (done)
 		return;
 	done = true;
+	null = open("/dev/null", O_WRONLY | O_CLOEXEC);
 	log_configure(LOG_FORMAT_JSON, getenv("FUZZ_LOG") ? LOG_TRACE : LOG_PANIC,
 		      getenv("FUZZ_LOG") ? 2 : null);
 	/* VPCIDevice polls a sysfs that has nothing. */
 	setenv("LCOW_SYSFS_ROOT", "/nonexistent-lcow-fuzz", 1);
+	fd_baseline = lowest_free_fd();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -333,5 +346,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	frame_reader_reset(&out);
 	close(sv[1]);
 	free(ids);
+	if (lowest_free_fd() != fd_baseline)
+		die("file descriptor leak", (const uint8_t *)"", 0);
 	return 0;
 }

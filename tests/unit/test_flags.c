@@ -7,6 +7,9 @@
 #include "flags.h"
 #include "options.h"
 
+/* The end of parse()'s argument list, typed as va_arg reads it. */
+#define END ((char *)NULL)
+
 static int parse(struct gcs_options *o, struct error *err, ...)
 {
 	char *argv[32] = {"gcs"};
@@ -25,7 +28,7 @@ TEST(hcsshim_default_command_line)
 	struct gcs_options o;
 	struct error err;
 
-	CHECK_OK(parse(&o, &err, "-v4", "-log-format", "json", "-loglevel", "debug", NULL));
+	CHECK_OK(parse(&o, &err, "-v4", "-log-format", "json", "-loglevel", "debug", END));
 	CHECK(o.v4);
 	CHECK_EQ(o.format, LOG_FORMAT_JSON);
 	CHECK_EQ(o.level, LOG_DEBUG);
@@ -46,7 +49,7 @@ TEST(every_go_flag_form_is_accepted)
 		       "--root-mem-reserve-bytes=1_000", "-gcs-mem-limit-bytes", "010",
 		       "-core-dump-location", "/tmp/core.%p", "-initial-policy-stance=deny",
 		       "-use-inouterr=true", "-logfile=/dev/null", "-transport", "unix:/tmp/x",
-		       NULL));
+		       END));
 	CHECK(o.v4);
 	CHECK_EQ(o.level, LOG_WARN);
 	CHECK_EQ(o.format, LOG_FORMAT_TEXT);
@@ -67,7 +70,7 @@ TEST(a_bool_flag_does_not_take_the_next_argument)
 	struct gcs_options o;
 	struct error err;
 
-	CHECK_OK(parse(&o, &err, "-v4", "false", "-loglevel", "info", NULL));
+	CHECK_OK(parse(&o, &err, "-v4", "false", "-loglevel", "info", END));
 	CHECK(o.v4);
 	CHECK_EQ(o.first_arg, 2); /* "false" is the first positional argument */
 	CHECK_STREQ(o.loglevel, "debug");
@@ -78,9 +81,9 @@ TEST(parsing_stops_at_double_dash_or_a_plain_argument)
 	struct gcs_options o;
 	struct error err;
 
-	CHECK_OK(parse(&o, &err, "-v4", "--", "-loglevel", "info", NULL));
+	CHECK_OK(parse(&o, &err, "-v4", "--", "-loglevel", "info", END));
 	CHECK_EQ(o.first_arg, 3);
-	CHECK_OK(parse(&o, &err, "-", "-v4", NULL));
+	CHECK_OK(parse(&o, &err, "-", "-v4", END));
 	CHECK(!o.v4);
 }
 
@@ -89,19 +92,19 @@ TEST(flag_errors_have_gos_messages)
 	struct gcs_options o;
 	struct error err;
 
-	CHECK_EQ(parse(&o, &err, "-nosuch", NULL), -EINVAL);
+	CHECK_EQ(parse(&o, &err, "-nosuch", END), -EINVAL);
 	CHECK_STREQ(err.msg, "flag provided but not defined: -nosuch");
-	CHECK_EQ(parse(&o, &err, "--scrubLogs=false", NULL), -EINVAL);
+	CHECK_EQ(parse(&o, &err, "--scrubLogs=false", END), -EINVAL);
 	CHECK_STREQ(err.msg, "flag provided but not defined: -scrubLogs");
-	CHECK_EQ(parse(&o, &err, "-loglevel", NULL), -EINVAL);
+	CHECK_EQ(parse(&o, &err, "-loglevel", END), -EINVAL);
 	CHECK_STREQ(err.msg, "flag needs an argument: -loglevel");
-	CHECK_EQ(parse(&o, &err, "-v4=maybe", NULL), -EINVAL);
+	CHECK_EQ(parse(&o, &err, "-v4=maybe", END), -EINVAL);
 	CHECK_STREQ(err.msg, "invalid boolean value \"maybe\" for -v4: parse error");
-	CHECK_EQ(parse(&o, &err, "-kmsgLogLevel", "-1", NULL), -EINVAL);
-	CHECK_EQ(parse(&o, &err, "-kmsgLogLevel=08", NULL), -EINVAL);
-	CHECK_EQ(parse(&o, &err, "---v4", NULL), -EINVAL);
+	CHECK_EQ(parse(&o, &err, "-kmsgLogLevel", "-1", END), -EINVAL);
+	CHECK_EQ(parse(&o, &err, "-kmsgLogLevel=08", END), -EINVAL);
+	CHECK_EQ(parse(&o, &err, "---v4", END), -EINVAL);
 	CHECK_STREQ(err.msg, "bad flag syntax: ---v4");
-	CHECK_EQ(parse(&o, &err, "-=x", NULL), -EINVAL);
+	CHECK_EQ(parse(&o, &err, "-=x", END), -EINVAL);
 }
 
 TEST(help_is_not_an_error)
@@ -109,8 +112,8 @@ TEST(help_is_not_an_error)
 	struct gcs_options o;
 	struct error err;
 
-	CHECK_EQ(parse(&o, &err, "-h", NULL), -EAGAIN);
-	CHECK_EQ(parse(&o, &err, "--help", NULL), -EAGAIN);
+	CHECK_EQ(parse(&o, &err, "-h", END), -EAGAIN);
+	CHECK_EQ(parse(&o, &err, "--help", END), -EAGAIN);
 }
 
 TEST(invalid_values_are_refused_like_logrus_fatal)
@@ -118,10 +121,10 @@ TEST(invalid_values_are_refused_like_logrus_fatal)
 	struct gcs_options o;
 	struct error err;
 
-	CHECK_EQ(parse(&o, &err, "-loglevel", "loud", NULL), -EDOM);
-	CHECK_EQ(parse(&o, &err, "-log-format", "xml", NULL), -EDOM);
-	CHECK_EQ(parse(&o, &err, "-initial-policy-stance", "maybe", NULL), -EDOM);
-	CHECK_OK(parse(&o, &err, "-loglevel", "WARN", NULL));
+	CHECK_EQ(parse(&o, &err, "-loglevel", "loud", END), -EDOM);
+	CHECK_EQ(parse(&o, &err, "-log-format", "xml", END), -EDOM);
+	CHECK_EQ(parse(&o, &err, "-initial-policy-stance", "maybe", END), -EDOM);
+	CHECK_OK(parse(&o, &err, "-loglevel", "WARN", END));
 	CHECK_EQ(o.level, LOG_WARN);
 }
 
