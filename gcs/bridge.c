@@ -98,10 +98,10 @@ static void disconnect(struct bridge *b, const char *why)
 
 	if (!b->connected)
 		return;
-	log_fields(LOG_WARN,
+	log_fields(b->closed ? LOG_INFO : LOG_WARN,
 		   LOG_FIELDS(LOG_UINT("connection", b->connections),
 			      LOG_UINT("unsent", b->out.count)),
-		   "bridge connection lost: %s", why);
+		   "bridge connection %s: %s", b->closed ? "closed" : "lost", why);
 	loop_watch_remove(b->in_watch);
 	loop_watch_remove(b->out_watch);
 	b->in_watch = b->out_watch = NULL;

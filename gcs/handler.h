@@ -9,7 +9,7 @@
  *           ...
  *           return REQUEST_PENDING;        // see request.h
  *   }
- *   HANDLER(MSG_WAIT_FOR_PROCESS, SCOPE_UVM, gcs__container_wait_for_process, handle_wait);
+ *   HANDLER(MSG_WAIT_FOR_PROCESS, SCOPE_UVM, gcs__container_wait_for_process, handle_wait)
  *
  * Scope: SCOPE_UVM matches requests whose ContainerId is the null GUID,
  * SCOPE_CONTAINER every other id, SCOPE_ANY both; a scoped handler wins over
@@ -22,7 +22,7 @@
  *
  *   static int modify_vpci(struct request *req, const Gcs__ModificationRequest *mr,
  *                          struct error *err);
- *   MODIFY_HANDLER("VPCIDevice", SCOPE_UVM, modify_vpci);
+ *   MODIFY_HANDLER("VPCIDevice", SCOPE_UVM, modify_vpci)
  *
  * RequestType is normalised ("" becomes "Add") before the handler runs.
  *
