@@ -54,24 +54,34 @@ static struct out_msg *queue_pop(struct out_queue *q)
 	return m;
 }
 
+static void out_msg_free(struct out_msg *m)
+{
+	if (m)
+		free(m->data);
+	free(m);
+}
+
 static void queue_clear(struct out_queue *q)
 {
 	struct out_msg *m;
 
 	while ((m = queue_pop(q)))
-		free(m);
+		out_msg_free(m);
 }
 
-static struct out_msg *out_msg_new(const uint8_t *buf, size_t len, bool notification)
+/* Takes ownership of buf (freed on failure too). */
+static struct out_msg *out_msg_new(uint8_t *buf, size_t len, bool notification)
 {
-	struct out_msg *m = malloc(sizeof(*m) + len);
+	struct out_msg *m = malloc(sizeof(*m));
 
-	if (!m)
+	if (!m) {
+		free(buf);
 		return NULL;
+	}
 	m->len = len;
 	m->off = 0;
 	m->notification = notification;
-	memcpy(m->data, buf, len);
+	m->data = buf;
 	return m;
 }
 
@@ -116,7 +126,7 @@ static void disconnect(struct bridge *b, const char *why)
 			m->off = 0;
 			queue_push(&keep, m);
 		} else {
-			free(m);
+			out_msg_free(m);
 		}
 	}
 	while ((m = queue_pop(&b->pending)))
@@ -161,7 +171,7 @@ static void flush(struct bridge *b)
 			continue;
 		if (m->notification)
 			b->notifications_sent++;
-		free(queue_pop(&b->out));
+		out_msg_free(queue_pop(&b->out));
 	}
 	set_out_interest(b, false);
 }
@@ -176,7 +186,6 @@ void bridge_send(struct bridge *b, uint8_t *buf, size_t len, bool notification)
 		return;
 	}
 	m = out_msg_new(buf, len, notification);
-	free(buf);
 	if (!m) {
 		log_error("out of memory: a %zu-byte message to the host is lost", len);
 		return;

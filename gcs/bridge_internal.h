@@ -10,7 +10,7 @@ struct out_msg {
 	struct out_msg *next;
 	size_t len, off;
 	bool notification; /* re-sent after a reconnect if not fully written */
-	uint8_t data[];
+	uint8_t *data;	   /* header + body, malloc'ed (frame_encode) */
 };
 
 struct out_queue {

@@ -32,4 +32,4 @@ fuzz: fuzz-build
 	@cp -n tests/fuzz/corpus/* $(FUZZ_DIR)/corpus/ 2>/dev/null || true
 	cd $(FUZZ_DIR) && ./fuzz_bridge -max_total_time=$(FUZZ_SECONDS) -jobs=$(FUZZ_JOBS) \
 		-workers=$(FUZZ_JOBS) -max_len=200000 -timeout=10 -rss_limit_mb=2048 \
-		-artifact_prefix=$(FUZZ_DIR)/artifacts/ corpus
+		-dict=$(TOP)/tests/fuzz/bridge.dict -artifact_prefix=$(FUZZ_DIR)/artifacts/ corpus
