@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
@@ -52,15 +53,24 @@ static __attribute__((noreturn)) void child_fail(int report_fd, int step)
 	_exit(127);
 }
 
-/* Ignored signals stay ignored across exec (SIGPIPE in the gcs): every
- * disposition goes back to the default. Reserved signals fail; no matter. */
+/* Ignored signals stay ignored across exec (SIGPIPE in the gcs, and
+ * whatever the gcs itself inherited ignored): every disposition goes back to
+ * the default. The raw system call, because the C libraries refuse the
+ * signals they reserve (32-34), which may still arrive ignored. */
+struct kernel_sigaction {
+	void (*handler)(int);
+	unsigned long flags;
+	void (*restorer)(void);
+	uint64_t mask;
+};
+
 static void reset_dispositions(void)
 {
-	struct sigaction sa = {.sa_handler = SIG_DFL};
+	struct kernel_sigaction sa = {.handler = SIG_DFL};
 
-	for (int sig = 1; sig < _NSIG; sig++)
+	for (int sig = 1; sig <= 64; sig++)
 		if (sig != SIGKILL && sig != SIGSTOP)
-			sigaction(sig, &sa, NULL);
+			syscall(SYS_rt_sigaction, sig, &sa, NULL, sizeof(sa.mask));
 }
 
 /* dup2 onto 0..2, first moving sources that sit in 0..2 out of the way so

@@ -537,3 +537,28 @@ def test_200_concurrent_processes(host, baseline):
     assert host.zombies() == []
     assert host.process_list() == []
     assert_settled(host, baseline)
+
+
+def test_gcs_shuts_down_cleanly_with_running_processes_and_pending_waits():
+    need_busybox()
+    g = GcsProcess(GCS)
+    h = UvmHost(g)
+    pids = []
+    try:
+        h.connect()
+        for _ in range(3):
+            p = h.execute(sh("echo started; sleep 30"), stdin=True, stdout=True)
+            read_until(p.stdout, b"started")
+            pids.append(p.pid)
+            h.send_wait(p.pid)
+        assert g.stop() == 0
+        # Every pending wait was released through its cancel hook.
+        assert not any("left pending at exit" in line for line in g.log.lines)
+        assert not g.log.bad, "".join(g.log.bad[:5])
+    finally:
+        for pid in pids:
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        h.close()

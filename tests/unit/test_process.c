@@ -7,9 +7,11 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
@@ -187,6 +189,12 @@ TEST(signals_are_reset_and_unblocked)
 	char *argv[] = {BUSYBOX, "cat", "/proc/self/status", NULL};
 	char *envp[] = {NULL};
 	struct process_spawn s = spawn_of(argv, envp);
+	struct {
+		void (*handler)(int);
+		unsigned long flags;
+		void (*restorer)(void);
+		uint64_t mask;
+	} ign = {.handler = SIG_IGN};
 	sigset_t block;
 	char out[8192];
 
@@ -194,6 +202,10 @@ TEST(signals_are_reset_and_unblocked)
 	/* What the gcs does: SIGPIPE ignored, SIGCHLD/SIGTERM blocked. */
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
+	/* Signals the C library reserves can arrive ignored from whoever
+	 * started us; libc's sigaction() cannot reset them. */
+	for (int sig = 32; sig <= 34; sig++)
+		syscall(SYS_rt_sigaction, sig, &ign, NULL, sizeof(ign.mask));
 	sigemptyset(&block);
 	sigaddset(&block, SIGCHLD);
 	sigaddset(&block, SIGTERM);
@@ -271,6 +283,27 @@ TEST(stdio_sources_in_0_to_2_are_not_clobbered)
 	CHECK(n == 4 && memcmp(buf, "out\n", 4) == 0);
 	n = read(errp[0], buf, sizeof(buf));
 	CHECK(n == 4 && memcmp(buf, "err\n", 4) == 0);
+}
+
+TEST(fd_limit_is_raised_for_the_gcs_and_restored_for_children)
+{
+	char *argv[] = {BUSYBOX, "sh", "-c", "ulimit -n", NULL};
+	char *envp[] = {NULL};
+	struct process_spawn s = spawn_of(argv, envp);
+	struct rlimit lim;
+	char out[64];
+
+	need_busybox();
+	CHECK_OK(getrlimit(RLIMIT_NOFILE, &lim));
+	if (lim.rlim_max < 2048)
+		SKIP("hard fd limit %llu too low to tell", (unsigned long long)lim.rlim_max);
+	lim.rlim_cur = 1000;
+	CHECK_OK(setrlimit(RLIMIT_NOFILE, &lim));
+	process_raise_fd_limit();
+	CHECK_OK(getrlimit(RLIMIT_NOFILE, &lim));
+	CHECK(lim.rlim_cur == lim.rlim_max);
+	CHECK_EQ(run_capture(&s, out, sizeof(out)), 0);
+	CHECK_STREQ(out, "1000\n");
 }
 
 TEST(exit_status_and_signal_death)
