@@ -13,6 +13,7 @@
  * the fuzzer aborts on a violation: Size in [16, 65536], response or
  * notification type, a JSON object body with Result, ActivityId a GUID or
  * absent, and a response ID the host sent and has not had answered. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -270,15 +271,19 @@ static void note_ids(struct frame_reader *r, struct ids *ids, const uint8_t *p, 
 	}
 }
 
-/* The lowest free fd after set-up: a leaked fd would raise it. */
-static int fd_baseline = -1;
-
-static int lowest_free_fd(void)
+/* Open descriptors, compared before and after each input (libFuzzer opens
+ * and closes its own between inputs, so no global baseline). */
+static int open_fds(void)
 {
-	int fd = dup(0);
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
 
-	close(fd);
-	return fd;
+	if (!d)
+		abort();
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n;
 }
 
 static void init_once(void)
@@ -294,7 +299,6 @@ static void init_once(void)
 		      getenv("FUZZ_LOG") ? 2 : null);
 	/* VPCIDevice polls a sysfs that has nothing. */
 	setenv("LCOW_SYSFS_ROOT", "/nonexistent-lcow-fuzz", 1);
-	fd_baseline = lowest_free_fd();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -306,9 +310,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct error err;
 	uint32_t rng = (uint32_t)size * 2654435761u;
 	size_t off = 0;
-	int sv[2];
+	int sv[2], fds;
 
 	init_once();
+	fds = open_fds();
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0 ||
 	    loop_new(&g.loop, &err) < 0)
 		abort();
@@ -346,7 +351,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	frame_reader_reset(&out);
 	close(sv[1]);
 	free(ids);
-	if (lowest_free_fd() != fd_baseline)
+	if (open_fds() != fds)
 		die("file descriptor leak", (const uint8_t *)"", 0);
 	return 0;
 }
