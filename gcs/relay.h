@@ -58,8 +58,11 @@ struct relay;
 #define RELAY_BUF_SIZE (64 * 1024)
 /* The most one splice(2) call moves. */
 #define RELAY_SPLICE_MAX (1024 * 1024)
-/* The capacity a relay gives the pipes it is handed (when allowed). */
-#define RELAY_PIPE_SIZE (1024 * 1024)
+/* The capacity a relay gives the pipes it is handed (when allowed): 4x the
+ * default cuts the wake-ups per megabyte enough for splice to beat a plain
+ * copy (make bench-process), while a stalled stream still pins at most this
+ * much kernel memory. */
+#define RELAY_PIPE_SIZE (256 * 1024)
 /* How long a half-closed socket waits for the peer's close. */
 #define RELAY_LINGER_MS (30 * 1000)
 /* dst value: read the source and drop the bytes. */
