@@ -145,6 +145,13 @@ def test_command_line_is_split_by_shell_word_rules(host):
     assert exit_code(p.wait()) == 0
 
 
+def test_create_in_utility_vm_flag_on_the_null_id(host):
+    # hcsshim's uvm.CreateProcess sets it along with the null container id.
+    p = host.execute([BB, "echo", "uvm"], stdout=True, CreateInUtilityVM=True)
+    assert p.read_stdout() == b"uvm\n"
+    assert exit_code(p.wait()) == 0
+
+
 def test_command_args_win_over_command_line(host):
     p = host.execute([BB, "echo", "args"], command_line="/bin/false", stdout=True)
     assert p.read_stdout() == b"args\n"
@@ -253,6 +260,7 @@ def test_wait_timeout_and_later_wait(host):
 def test_wait_on_unknown_pid_is_not_found(host):
     assert host.wait(1).result == HR.NOT_FOUND
     assert host.wait(0x7FFFFFF0).result == HR.NOT_FOUND
+    assert host.wait(0xFFFFFFFE).result == HR.NOT_FOUND
     assert host.wait(os.getpid()).result == HR.NOT_FOUND
 
 
