@@ -76,7 +76,10 @@ kmake tinyconfig >/dev/null
 	cat "$obj/merge.log" >&2
 	die "merge_config.sh failed"
 }
-kmake olddefconfig >/dev/null
+kmake olddefconfig >>"$obj/merge.log" 2>&1 || {
+	cat "$obj/merge.log" >&2
+	die "olddefconfig failed"
+}
 "$here/check-config.sh" "$fragment" "$obj/.config" ||
 	die "the fragment is not satisfied (see above); fix $fragment"
 
@@ -87,6 +90,8 @@ export KBUILD_BUILD_TIMESTAMP="$(date -u -r "$tarball" '+%Y-%m-%d')"
 log=$obj/build.log
 say "building $pkg $version (key $hash) with $jobs jobs in $obj; log: $log"
 start=$(date +%s)
+# A full build's file count, remembered from the last one, for "n of ~N".
+total=$(cat "$cache/kernel/files-compiled" 2>/dev/null || true)
 # Not silent: the CC lines in the log are what the progress report counts.
 make -C "$src" O="$obj" ARCH=x86_64 -j"$jobs" bzImage >"$log" 2>&1 &
 pid=$!
@@ -99,7 +104,7 @@ while kill -0 $pid 2>/dev/null; do
 	kill -0 $pid 2>/dev/null || break
 	n=$(grep -c '^  CC ' "$log" || true)
 	last=$( (grep '^  [A-Z]' "$log" || true) | tail -n1 | sed 's/^ *//')
-	say "$(($(date +%s) - start))s: $n files compiled; $last"
+	say "$(($(date +%s) - start))s: $n${total:+ of ~$total} files compiled; $last"
 done
 status=0
 wait $pid || status=$?
@@ -109,6 +114,11 @@ if [ $status -ne 0 ]; then
 	die "kernel build failed (status $status); full log: $log"
 fi
 say "built in $(($(date +%s) - start))s"
+n=$(grep -c '^  CC ' "$log" || true)
+if [ "$n" -gt "${total:-0}" ]; then
+	mkdir -p "$cache/kernel"
+	echo "$n" >"$cache/kernel/files-compiled"
+fi
 
 tmp=$cache/kernel/.$key.tmp
 rm -rf "$tmp"

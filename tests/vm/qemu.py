@@ -109,6 +109,9 @@ def run(args, timeout, marks=(), send=None):
         rest = proc.stdout.read() or b""
         out += rest
         proc.stdout.close()
-        proc.stdin.close()
+        try:
+            proc.stdin.close()
+        except BrokenPipeError:  # QEMU went away with typed input unread
+            pass
     elapsed = time.monotonic() - start
     return Run(out.decode("utf-8", "replace"), proc.returncode, timed_out, elapsed, seen)
