@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +51,69 @@ static int parse_host(const char *name, unsigned *host)
 	return 0;
 }
 
+#define VIRTIO_HOSTS_MAX 64
+
+/* "<sysfs>/class/scsi_host/hostN/proc_name" is "virtio_scsi". */
+static bool is_virtio_scsi_host(const char *sysfs_root, const char *name)
+{
+	char path[PATH_MAX], buf[32];
+	_cleanup_close_ int fd = -1;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "%s/class/scsi_host/%s/proc_name", sysfs_root, name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	return strcmp(buf, "virtio_scsi\n") == 0 || strcmp(buf, "virtio_scsi") == 0;
+}
+
+static int cmp_unsigned(const void *a, const void *b)
+{
+	unsigned x = *(const unsigned *)a, y = *(const unsigned *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* A VM without VMBus (QEMU, for development and the VM tests) has no
+ * controller GUIDs: controller C is the C-th virtio-scsi host in host number
+ * order (one virtio-scsi-pci adapter per controller). Only used when
+ * <sysfs>/bus/vmbus does not exist at all, so a Hyper-V guest (VMBus always
+ * there) keeps the spec's translation. -ENOENT while there is no such host. */
+static int virtio_host_number(const struct storage_config *cfg, unsigned controller, unsigned *host)
+{
+	char dir[PATH_MAX];
+	unsigned hosts[VIRTIO_HOSTS_MAX], n = 0;
+	struct dirent *de;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "%s/class/scsi_host", cfg->sysfs_root);
+	d = opendir(dir);
+	if (!d)
+		return -ENOENT;
+	while ((de = readdir(d)) && n < VIRTIO_HOSTS_MAX)
+		if (parse_host(de->d_name, &hosts[n]) == 0 &&
+		    is_virtio_scsi_host(cfg->sysfs_root, de->d_name))
+			n++;
+	closedir(d);
+	if (controller >= n)
+		return -ENOENT;
+	qsort(hosts, n, sizeof(hosts[0]), cmp_unsigned);
+	*host = hosts[controller];
+	return 0;
+}
+
+static bool have_vmbus(const struct storage_config *cfg)
+{
+	char dir[PATH_MAX];
+
+	snprintf(dir, sizeof(dir), "%s/bus/vmbus", cfg->sysfs_root);
+	return access(dir, F_OK) == 0 || errno != ENOENT;
+}
+
 int scsi_host_number(const struct storage_config *cfg, unsigned controller, unsigned *host,
 		     struct error *e)
 {
@@ -61,6 +125,13 @@ int scsi_host_number(const struct storage_config *cfg, unsigned controller, unsi
 	snprintf(dir, sizeof(dir), "%s/bus/vmbus/devices/%s", cfg->sysfs_root,
 		 scsi_controller_guids[controller]);
 	d = opendir(dir);
+	if (!d && errno == ENOENT && !have_vmbus(cfg)) {
+		if (virtio_host_number(cfg, controller, host) == 0)
+			return 0;
+		return error_set(e, ERR_FAIL, ENOENT,
+				 "controller not present (no VMBus, no virtio-scsi host %u)",
+				 controller);
+	}
 	if (!d && errno == ENOENT)
 		return error_set(e, ERR_FAIL, ENOENT, "controller not present (no %s)", dir);
 	if (!d)

@@ -15,7 +15,9 @@
 extern const char *const scsi_controller_guids[SCSI_CONTROLLERS];
 
 /* The Linux SCSI host number N of a controller (the host<N> entry under
- * <sysfs>/bus/vmbus/devices/<guid>/). -ENOENT (e set) while absent. */
+ * <sysfs>/bus/vmbus/devices/<guid>/). -ENOENT (e set) while absent.
+ * Without VMBus (no <sysfs>/bus/vmbus: QEMU), controller C is the C-th
+ * virtio-scsi host (<sysfs>/class/scsi_host/host*, proc_name virtio_scsi). */
 int scsi_host_number(const struct storage_config *cfg, unsigned controller, unsigned *host,
 		     struct error *e);
 
