@@ -1,0 +1,232 @@
+#!/usr/bin/python3
+"""make run: boot the lcow-guest image under QEMU and drive it as hcsshim
+drives a utility VM, printing what happens.
+
+  1. vsock-backend + QEMU (-accel tcg) with the kernel, out/initrd.img plus a
+     busybox tools overlay, and hcsshim's kernel command line;
+  2. 512 bytes of entropy on vsock port 1, the gcs log stream on port 109
+     (each JSON line printed as time/level/msg/fields), the bridge on
+     0x40000000: NegotiateProtocol;
+  3. `uname -a` as a UVM process (ExecuteProcess + WaitForProcess);
+  4. a busybox container: its layer an ext4 image made here with mke2fs -d
+     on a read-only virtio-scsi LUN, a blank scratch LUN formatted by the gcs
+     (MappedVirtualDisk EnsureFilesystem), CombinedLayers, Create,
+     ExecuteProcess, WaitForProcess, then the §4.2 teardown;
+  5. ShutdownGraceful on the UVM: QEMU exits by itself.
+
+Usage: run.py --out OUT --backend BIN [--kernel K] [--initrd I] [--cmd CMD]
+Exit status 0 only when every step that the gcs implements succeeded.
+"""
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(TOP, "tests", "vm"))
+sys.path.insert(0, os.path.join(TOP, "tests", "lib"))
+
+import lcow_ops  # noqa: E402
+from lcow_vm import (LcowVM, blank_disk, busybox_layer, tools_initrd)  # noqa: E402
+from uvm_process import UvmHost, read_all  # noqa: E402
+
+LAYER_LUN, SCRATCH_LUN = 1, 2
+CONTAINER_ID = "lcow-run"
+DEFAULT_CMD = "echo hello from lcow-guest"
+
+_print_lock = threading.Lock()
+_t0 = time.monotonic()
+
+
+def say(text, prefix=""):
+    with _print_lock:
+        for line in str(text).splitlines() or [""]:
+            print(f"[{time.monotonic() - _t0:6.2f}s] {prefix}{line}", flush=True)
+
+
+class Failed(Exception):
+    pass
+
+
+def check(reply, what):
+    if reply.result != 0:
+        raise Failed(f"{what}: HRESULT {reply.result:#010x}: {reply.error}")
+    return reply
+
+
+def uname(host):
+    say("$ uname -a    (ExecuteProcess in the UVM)")
+    proc = host.execute(["uname", "-a"], stdout=True, stderr=True)
+    out, err = read_all(proc.stdout), read_all(proc.stderr)
+    proc.close()
+    code = proc.wait().json["ExitCode"]
+    for line in out.decode(errors="replace").splitlines():
+        say(line, "  | ")
+    for line in err.decode(errors="replace").splitlines():
+        say(line, "  ! ")
+    say(f"uname exited with {code} (pid {proc.pid} in the UVM)")
+    if code != 0:
+        raise Failed(f"uname -a exited with {code}")
+
+
+def container(host, cmd):
+    """The §4.2 sequence for one container; returns False when the gcs has
+    no container support yet (and says so)."""
+    c = lcow_ops.Container(host, CONTAINER_ID, LAYER_LUN, SCRATCH_LUN)
+    say(f"container {CONTAINER_ID}: busybox layer on SCSI LUN {LAYER_LUN} (read-only), "
+        f"blank scratch on LUN {SCRATCH_LUN}")
+    check(c.attach_layer(), "MappedVirtualDisk (layer)")
+    say(f"  layer mounted at {c.layer_path}")
+    t = time.monotonic()
+    check(c.attach_scratch(), "MappedVirtualDisk (scratch, EnsureFilesystem)")
+    say(f"  scratch formatted ext4 and mounted at {c.bundle} in {time.monotonic() - t:.2f}s")
+    check(c.combine_layers(), "CombinedLayers")
+    say(f"  overlay root at {c.rootfs}")
+    reply = c.create(["/bin/sh", "-c", cmd])
+    if lcow_ops.not_implemented(reply):
+        say(f"containers are not available yet: the gcs answered Create with "
+            f"E_NOTIMPL ({reply.error})")
+        check(c.remove_layers(), "CombinedLayers Remove")
+        check(c.detach_scratch(), "MappedVirtualDisk Remove (scratch)")
+        check(c.detach_layer(), "MappedVirtualDisk Remove (layer)")
+        say("  storage released (CombinedLayers and both disks removed)")
+        return False
+    check(reply, "Create")
+    say(f"  created (runc create); $ {cmd}")
+    check(c.start(), "Start")
+    reply, proc = c.execute_init()
+    check(reply, "ExecuteProcess (container init)")
+    wait_id = c.send_wait(proc.pid)
+    out_box = {}
+    reader = threading.Thread(target=lambda: out_box.update(err=read_all(proc.stderr)),
+                              daemon=True)
+    reader.start()
+    for line in read_all(proc.stdout).decode(errors="replace").splitlines():
+        say(line, "  | ")
+    reader.join(60)
+    for line in out_box.get("err", b"").decode(errors="replace").splitlines():
+        say(line, "  ! ")
+    proc.close()
+    code = host.bridge.wait_reply(wait_id, timeout=lcow_ops.RPC_TIMEOUT).json["ExitCode"]
+    say(f"  container init exited with {code}")
+    note = host.bridge.wait_notification(timeout=30)
+    say(f"  notification: {note.json.get('Type')} for {note.json.get('ContainerId')}")
+    for step, what in ((c.remove_layers, "CombinedLayers Remove"),
+                       (c.detach_scratch, "MappedVirtualDisk Remove (scratch)"),
+                       (lambda: c.unplug(SCRATCH_LUN), "SCSIDevice Remove (scratch)"),
+                       (c.detach_layer, "MappedVirtualDisk Remove (layer)"),
+                       (lambda: c.unplug(LAYER_LUN), "SCSIDevice Remove (layer)"),
+                       (c.delete_state, "DeleteContainerState")):
+        check(step(), what)
+    say("  torn down (layers, scratch, SCSI devices, container state)")
+    if code != 0:
+        raise Failed(f"the container's command exited with {code}")
+    return True
+
+
+def shutdown(vm, host):
+    say("ShutdownGraceful on the UVM")
+    reply = lcow_ops.shutdown_uvm(host)
+    if reply is not None and lcow_ops.not_implemented(reply):
+        say("  the gcs has no ShutdownGraceful yet (E_NOTIMPL): a UVM process sends the gcs "
+            "SIGTERM instead; init powers the VM off when the gcs exits")
+        try:
+            lcow_ops.stop_gcs_from_inside(host)
+        except (EOFError, ConnectionResetError):
+            pass  # the gcs went away first
+    elif reply is not None:
+        check(reply, "ShutdownGraceful")
+    rc = vm.wait_exit(30)
+    if rc is None:
+        raise Failed("QEMU did not exit within 30 s of the shutdown")
+    say(f"QEMU exited by itself with status {rc}")
+
+
+EVENTS = {
+    "entropy": "entropy: 512 bytes served on vsock port 1 (init -e 1)",
+    "log": "log: vsockexec connected the gcs's stderr on vsock port 109",
+    "bridge": "bridge: the gcs dialled vsock port 0x40000000",
+    "qemu-exit": "QEMU is gone",
+}
+
+
+def announce(name, seconds):
+    if name in EVENTS:
+        say(f"{EVENTS[name]}  ({seconds:.2f}s after QEMU was launched)")
+
+
+def run(args):
+    work = tempfile.mkdtemp(prefix="lcow-run-")
+    vm = None
+    ok = False
+    try:
+        initrd = tools_initrd(args.initrd, work)
+        layer = busybox_layer(os.path.join(work, "busybox-layer.img"))
+        scratch = blank_disk(os.path.join(work, "scratch.img"), 256)
+        say(f"kernel  {args.kernel}")
+        say(f"initrd  {args.initrd} + busybox tools overlay (uname, sh for UVM processes)")
+        say(f"disks   LUN {LAYER_LUN}: busybox layer (ext4, mke2fs -d, read-only); "
+            f"LUN {SCRATCH_LUN}: 256 MiB blank scratch")
+        vm = LcowVM(args.kernel, initrd, args.backend, mem=args.mem,
+                    disks=[(LAYER_LUN, layer, True), (SCRATCH_LUN, scratch, False)],
+                    echo_console=lambda l: say(l, "console | "),
+                    echo_log=lambda l: say(l, "gcs | "), on_mark=announce)
+        say(f"cmdline {vm.append}")
+        vm.start()
+        say(f"vsock-backend up, QEMU started (pid {vm.qemu.pid}, -accel tcg, {args.mem}); "
+            "waiting for the guest to dial the host...")
+        host = UvmHost(vm)
+        host.bridge = vm.accept_bridge(args.boot_timeout)
+        caps = host.bridge.negotiate().json
+        vm.mark("negotiated")
+        say(f"bridge: negotiated protocol {caps['Version']}, RuntimeOsType "
+            f"{caps['Capabilities']['RuntimeOsType']}, "
+            f"{json.dumps(caps['Capabilities']['GuestDefinedCapabilities'])}")
+        uname(host)
+        ran = container(host, args.cmd)
+        shutdown(vm, host)
+        m = vm.marks
+        say("figures (seconds after QEMU was launched): " + ", ".join(
+            f"{k} {m[k]:.2f}" for k in ("entropy", "log", "bridge", "negotiated", "qemu-exit")
+            if k in m))
+        if not ran:
+            say("done, without the container step (not available in this gcs yet)")
+        ok = True
+    except Failed as e:
+        say(f"FAILED: {e}")
+    except (TimeoutError, RuntimeError, EOFError, ConnectionError, AssertionError) as e:
+        say(f"FAILED: {type(e).__name__}: {e}")
+    finally:
+        if vm is not None:
+            vm.close()
+        shutil.rmtree(work, ignore_errors=True)
+    return 0 if ok else 1
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--out", required=True, help="the image directory (out/)")
+    ap.add_argument("--backend", required=True, help="the vsock-backend binary")
+    ap.add_argument("--kernel", help="kernel to boot (default OUT/vmlinux)")
+    ap.add_argument("--initrd", help="initrd (default OUT/initrd.img)")
+    ap.add_argument("--cmd", default=os.environ.get("LCOW_RUN_CMD", ""),
+                    help="command run in the busybox container (sh -c)")
+    ap.add_argument("--mem", default="512M")
+    ap.add_argument("--boot-timeout", type=float, default=120)
+    args = ap.parse_args()
+    args.kernel = args.kernel or os.path.join(args.out, "vmlinux")
+    args.initrd = args.initrd or os.path.join(args.out, "initrd.img")
+    args.cmd = args.cmd or DEFAULT_CMD
+    for what in (args.kernel, args.initrd, args.backend):
+        if not os.path.exists(what):
+            sys.exit(f"run: {what} is missing")
+    return run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,26 @@
+# `make run` (issue 9): after `make all` (the Makefile's run target), build
+# the image if it is missing or older than the guest binaries, then boot it
+# under QEMU (-accel tcg) with the vhost-user vsock backend and drive it as
+# hcsshim drives a utility VM (host/run/run.py): entropy on port 1, the gcs
+# log from port 109 printed line by line, NegotiateProtocol, `uname -a` as a
+# UVM process, a busybox container (layer and scratch on virtio-scsi LUNs)
+# printing "hello from lcow-guest", then ShutdownGraceful; QEMU exits by
+# itself.
+#   make run CMD='ls -l /'     the command the container runs (sh -c)
+#   make run KERNEL=bzImage    boot a vendor kernel instead of out/vmlinux
+#                              (it needs virtio-pci, vsock, virtio-scsi built in)
+RUN_KERNEL = $(or $(KERNEL),$(IMAGE_OUT)/vmlinux)
+RUN_SCRIPT = $(MAKE) --no-print-directory run-vm
+
+.PHONY: run-image run-vm
+run-image:
+	@if [ ! -e $(IMAGE_OUT)/initrd.img ] || [ ! -e $(IMAGE_OUT)/vmlinux ] || \
+	    [ -n "$$(find $(IMAGE_BINS) -newer $(IMAGE_OUT)/initrd.img 2>/dev/null)" ]; then \
+		echo "run: building the image (make image)"; \
+		$(MAKE) --no-print-directory image KERNEL= VMLINUX= DEBUG=0; \
+	else echo "run: $(IMAGE_OUT) is up to date with $(IMAGE_BIN_DIR)"; fi
+
+run-vm: export LCOW_RUN_CMD = $(CMD)
+run-vm: run-image $(VSOCK_BACKEND)
+	@/usr/bin/python3 $(TOP)/host/run/run.py --out $(IMAGE_OUT) --backend $(VSOCK_BACKEND) \
+		--kernel $(RUN_KERNEL)
