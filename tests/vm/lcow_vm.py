@@ -44,7 +44,7 @@ sys.path.insert(0, os.path.join(TOP, "tests", "lib"))
 sys.path.insert(0, HERE)
 
 from gcs_host import BRIDGE_PORT, BridgeConnection, Listener, LogStream  # noqa: E402
-from vsock_vm import qemu_args  # noqa: E402
+from vsock_vm import UnixServer, qemu_args  # noqa: E402
 
 ENTROPY_PORT = 1
 LOG_PORT = 109
@@ -115,6 +115,7 @@ class LcowVM:
         self.backend_log = os.path.join(self.dir, "backend.log")
         self.qemu_log = os.path.join(self.dir, "qemu.log")
         self.listeners = []
+        self.closers = []        # callables run at close(), after QEMU is gone
         self.backend = None
         self.qemu = None
         self.log = None
@@ -305,6 +306,8 @@ class LcowVM:
                 proc.wait(timeout=5)
         for t in self.threads:
             t.join(timeout=5)
+        for fn in reversed(self.closers):
+            fn()
         if self.log is not None:
             try:
                 self.log.conn.shutdown(socket.SHUT_RDWR)
@@ -341,6 +344,56 @@ class LcowVM:
                 "\n--- gcs log ---\n" + log +
                 "--- backend ---\n" + self._read(self.backend_log)[-2000:] +
                 "\n--- qemu ---\n" + self._read(self.qemu_log)[-1000:])
+
+
+class Diod:
+    """A 9P2000.L server for Plan 9 shares (MappedDirectory): the gcs dials
+    vsock port 564 once per mount, the backend turns that into a connect to
+    "<prefix>_564", and each connection gets its own `diod` serving `export`
+    on that socket (--rfdno/--wfdno: no network). All users are squashed to
+    root, so files the guest creates belong to root on the host. Stopped
+    with the VM."""
+
+    PATH = "/usr/sbin/diod"
+
+    def __init__(self, vm, export, port=564):
+        self.export = export
+        self.procs = []
+        self.lock = threading.Lock()
+        self.log = os.path.join(vm.dir, f"diod-{port}.log")
+        self.server = UnixServer(f"{vm.prefix}_{port}", self._serve)
+        vm.closers.append(self.close)
+
+    def _serve(self, conn):
+        conn.setblocking(True)  # UnixServer set a timeout: diod wants a blocking fd
+        with open(self.log, "ab") as log:
+            proc = subprocess.Popen(
+                [self.PATH, "--foreground", "--rfdno", "0", "--wfdno", "0", "--no-auth",
+                 "--allsquash", "--squashuser", "root", "--export", self.export,
+                 "--logdest", "stderr", "--config-file", "/dev/null"],
+                stdin=conn.fileno(), stdout=subprocess.DEVNULL, stderr=log,
+                start_new_session=True)
+        with self.lock:
+            self.procs.append(proc)
+        proc.wait()
+        return proc.returncode
+
+    @property
+    def connections(self):
+        return self.server.accepted
+
+    def close(self):
+        with self.lock:
+            procs = list(self.procs)
+        for proc in procs:
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait(timeout=5)
+        self.server.close()
 
 
 # -- images made on the host ------------------------------------------------------
