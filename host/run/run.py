@@ -33,7 +33,7 @@ sys.path.insert(0, os.path.join(TOP, "tests", "lib"))
 
 import lcow_ops  # noqa: E402
 from lcow_vm import (LcowVM, blank_disk, busybox_layer, tools_initrd)  # noqa: E402
-from uvm_process import UvmHost, read_all  # noqa: E402
+from uvm_process import UvmHost  # noqa: E402
 
 LAYER_LUN, SCRATCH_LUN = 1, 2
 CONTAINER_ID = "lcow-run"
@@ -59,16 +59,32 @@ def check(reply, what):
     return reply
 
 
+def pump(conn, prefix):
+    """Prints what arrives on a stdio connection line by line, as it comes."""
+    def run():
+        pending = b""
+        while True:
+            chunk = conn.recv(65536)
+            if not chunk:
+                break
+            pending += chunk
+            *lines, pending = pending.split(b"\n")
+            for line in lines:
+                say(line.decode(errors="replace"), prefix)
+        if pending:
+            say(pending.decode(errors="replace"), prefix)
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    return t
+
+
 def uname(host):
     say("$ uname -a    (ExecuteProcess in the UVM)")
     proc = host.execute(["uname", "-a"], stdout=True, stderr=True)
-    out, err = read_all(proc.stdout), read_all(proc.stderr)
+    for t in (pump(proc.stdout, "  | "), pump(proc.stderr, "  ! ")):
+        t.join(60)
     proc.close()
     code = proc.wait().json["ExitCode"]
-    for line in out.decode(errors="replace").splitlines():
-        say(line, "  | ")
-    for line in err.decode(errors="replace").splitlines():
-        say(line, "  ! ")
     say(f"uname exited with {code} (pid {proc.pid} in the UVM)")
     if code != 0:
         raise Failed(f"uname -a exited with {code}")
@@ -102,15 +118,9 @@ def container(host, cmd):
     reply, proc = c.execute_init()
     check(reply, "ExecuteProcess (container init)")
     wait_id = c.send_wait(proc.pid)
-    out_box = {}
-    reader = threading.Thread(target=lambda: out_box.update(err=read_all(proc.stderr)),
-                              daemon=True)
-    reader.start()
-    for line in read_all(proc.stdout).decode(errors="replace").splitlines():
-        say(line, "  | ")
-    reader.join(60)
-    for line in out_box.get("err", b"").decode(errors="replace").splitlines():
-        say(line, "  ! ")
+    pumps = [pump(proc.stdout, "  | "), pump(proc.stderr, "  ! ")]
+    for t in pumps:
+        t.join(lcow_ops.RPC_TIMEOUT)
     proc.close()
     code = host.bridge.wait_reply(wait_id, timeout=lcow_ops.RPC_TIMEOUT).json["ExitCode"]
     say(f"  container init exited with {code}")
@@ -201,6 +211,8 @@ def run(args):
         say(f"FAILED: {e}")
     except (TimeoutError, RuntimeError, EOFError, ConnectionError, AssertionError) as e:
         say(f"FAILED: {type(e).__name__}: {e}")
+    except KeyboardInterrupt:
+        say("interrupted: stopping QEMU and the backend")
     finally:
         if vm is not None:
             vm.close()
