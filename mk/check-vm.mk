@@ -5,8 +5,9 @@
 # ShutdownGraceful. They are part of `make check` (which builds the image
 # first); `make check-vm` runs only them.
 #   make bench-vm     QEMU launch -> entropy / log / bridge / negotiated,
-#                     and guest -> host stream throughput of a UVM process's
-#                     stdout through the gcs relay and the backend
+#                     and guest -> host throughput of a UVM process's stdout
+#                     (dd bs=64k; its fd 1 is the vsock connection) through
+#                     the backend
 #                     (BENCH_VM_RUNS boots, BENCH_VM_MIB streamed)
 BENCH_VM_RUNS ?= 5
 BENCH_VM_MIB ?= 256
