@@ -11,6 +11,7 @@
 #define MAX_HANDLERS 64
 #define MAX_MODIFY_HANDLERS 32
 #define MAX_DUMP_SECTIONS 16
+#define MAX_STARTUP_HOOKS 8
 
 static struct {
 	const struct handler *handlers[MAX_HANDLERS];
@@ -20,6 +21,11 @@ static struct {
 	dump_fn dumps[MAX_DUMP_SECTIONS];
 	size_t n_dumps;
 	uvm_process_list_fn uvm_process_list;
+	struct {
+		startup_fn fn;
+		const char *name;
+	} startup[MAX_STARTUP_HOOKS];
+	size_t n_startup;
 	char conflict[256]; /* first problem found, reported by the check */
 } table;
 
@@ -74,6 +80,28 @@ void uvm_process_list_register(uvm_process_list_fn fn)
 	if (table.uvm_process_list)
 		conflict("two UVM process lists", "", "");
 	table.uvm_process_list = fn;
+}
+
+void startup_hook_register(startup_fn fn, const char *name)
+{
+	if (table.n_startup == MAX_STARTUP_HOOKS) {
+		conflict("startup hooks full", name, "MAX_STARTUP_HOOKS");
+		return;
+	}
+	table.startup[table.n_startup].fn = fn;
+	table.startup[table.n_startup].name = name;
+	table.n_startup++;
+}
+
+int handler_run_startup(struct gcs *g, struct error *err)
+{
+	for (size_t i = 0; i < table.n_startup; i++) {
+		int rc = table.startup[i].fn(g, err);
+
+		if (rc < 0)
+			return error_prefix(err, "start-up (%s)", table.startup[i].name);
+	}
+	return 0;
 }
 
 int handler_table_check(struct error *err)

@@ -30,6 +30,10 @@
  *   DUMP_SECTION(fn)        fn(gcs, printbuf) adds text to DumpStacks
  *   UVM_PROCESS_LIST(fn)    fn(gcs, arena, &pids, &n, err) lists the UVM's own
  *                           processes for GetProperties(ProcessList) on the UVM
+ *   STARTUP_HOOK(fn)        fn(gcs, err) runs once at start-up, on the loop
+ *                           thread, after the loop and the bridge exist and
+ *                           before the bridge dials (cgroups, timers); an
+ *                           error stops the gcs
  *
  * Registration happens in constructors, so the gcs binary links every gcs
  * object file (gcs/gcs.mk), not an archive. */
@@ -61,6 +65,7 @@ typedef int (*modify_fn)(struct request *req, const Gcs__ModificationRequest *mr
 typedef void (*dump_fn)(struct gcs *g, struct printbuf *pb);
 typedef int (*uvm_process_list_fn)(struct gcs *g, struct arena *a, uint32_t **pids, size_t *n,
 				   struct error *err);
+typedef int (*startup_fn)(struct gcs *g, struct error *err);
 
 struct handler {
 	uint32_t type;
@@ -81,6 +86,7 @@ void handler_register(const struct handler *h);
 void modify_handler_register(const struct modify_handler *h);
 void dump_section_register(dump_fn fn);
 void uvm_process_list_register(uvm_process_list_fn fn);
+void startup_hook_register(startup_fn fn, const char *name);
 
 /* Fails when two registrations collided or a table overflowed (checked once
  * at start-up; the gcs refuses to run with an ambiguous table). */
@@ -91,6 +97,8 @@ const struct modify_handler *modify_handler_find(const char *resource_type,
 						 enum handler_scope scope);
 void handler_dump_sections(struct gcs *g, struct printbuf *pb);
 uvm_process_list_fn handler_uvm_process_list(void);
+/* Runs the STARTUP_HOOKs in registration order; stops at the first error. */
+int handler_run_startup(struct gcs *g, struct error *err);
 
 enum handler_scope handler_scope_of(const char *container_id);
 const char *handler_scope_name(enum handler_scope scope);
@@ -130,6 +138,12 @@ const char *handler_scope_name(enum handler_scope scope);
 	__attribute__((constructor)) static void uvm_plist_reg_##fn_(void)                         \
 	{                                                                                          \
 		uvm_process_list_register(fn_);                                                    \
+	}
+
+#define STARTUP_HOOK(fn_)                                                                          \
+	__attribute__((constructor)) static void startup_reg_##fn_(void)                           \
+	{                                                                                          \
+		startup_hook_register(fn_, #fn_);                                                  \
 	}
 
 #endif

@@ -131,6 +131,9 @@ static int setup(struct gcs *g, const struct gcs_options *o, struct error *err)
 	rc = bridge_new(g, &bc, &g->bridge, err);
 	if (rc < 0)
 		return rc;
+	rc = handler_run_startup(g, err);
+	if (rc < 0)
+		return rc;
 	if (gcs_testhooks_start) {
 		rc = gcs_testhooks_start(g, err);
 		if (rc < 0)
