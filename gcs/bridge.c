@@ -480,6 +480,13 @@ void bridge_free(struct bridge *b)
 int bridge_notify_container(struct bridge *b, const char *container_id, const char *activity_id,
 			    const char *type, int32_t result, struct error *err)
 {
+	return bridge_notify_container_info(b, container_id, activity_id, type, result, NULL, err);
+}
+
+int bridge_notify_container_info(struct bridge *b, const char *container_id,
+				 const char *activity_id, const char *type, int32_t result,
+				 const char *result_info, struct error *err)
+{
 	Gcs__ContainerNotification n = GCS__CONTAINER_NOTIFICATION__INIT;
 	uint8_t *buf;
 	size_t len;
@@ -490,6 +497,8 @@ int bridge_notify_container(struct bridge *b, const char *container_id, const ch
 	n.type = (char *)type;
 	n.operation = "None";
 	n.result = result;
+	if (result_info && *result_info)
+		n.resultinfo = (char *)result_info;
 	rc = notification_build(&n, &buf, &len, err);
 	if (rc < 0)
 		return error_prefix(err, "container %s notification", container_id);

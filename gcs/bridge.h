@@ -47,6 +47,13 @@ void bridge_free(struct bridge *b);
  * one per successfully created container. Loop thread only. */
 int bridge_notify_container(struct bridge *b, const char *container_id, const char *activity_id,
 			    const char *type, int32_t result, struct error *err);
+/* The same with ResultInfo (a JSON document sent as a string; NULL or ""
+ * omits it, as the reference always does): the host never parses it for
+ * LCOW, so the guest may say more there (e.g. that an OOM kill ended the
+ * container). */
+int bridge_notify_container_info(struct bridge *b, const char *container_id,
+				 const char *activity_id, const char *type, int32_t result,
+				 const char *result_info, struct error *err);
 
 bool bridge_connected(const struct bridge *b);
 bool bridge_negotiated(const struct bridge *b);
