@@ -10,7 +10,7 @@
  * shutdown the bridge frees a cancelled request before the loop joins its
  * workers, and a job still running must not read freed settings.
  *
- * The storage configuration is built once, at the first storage request.
+ * The storage configuration is built once, at start-up.
  * Test-only environment variables (the VM's init never sets them):
  *   LCOW_SYSFS_ROOT                 replaces "/sys" (as for VPCIDevice)
  *   LCOW_DEV_ROOT                   replaces "/dev"
@@ -49,7 +49,6 @@ static size_t n_in_flight;
 /* -- configuration ----------------------------------------------------------- */
 
 static struct storage_config config;
-static bool config_ready;
 static const char *roots[DEFAULT_ROOTS_MAX + EXTRA_ROOTS_MAX + 1];
 
 static const char *env(const char *name)
@@ -103,12 +102,11 @@ static void set_device_timeout(void)
 	config.device_timeout_ms = (unsigned)ms;
 }
 
-static const struct storage_config *storage_config(struct gcs *g)
+/* At start-up (STARTUP_HOOK): fixed before any worker can read it. */
+static int storage_setup(struct gcs *g, struct error *err)
 {
 	size_t n = 0;
 
-	if (config_ready)
-		return &config;
 	storage_config_init(&config);
 	config.transport = &g->transport;
 	if (env("LCOW_SYSFS_ROOT"))
@@ -123,7 +121,6 @@ static const struct storage_config *storage_config(struct gcs *g)
 	roots[n] = NULL;
 	add_extra_roots(n);
 	config.allowed_roots = roots;
-	config_ready = true;
 	log_fields(LOG_INFO,
 		   LOG_FIELDS(LOG_STR("sysfs", config.sysfs_root), LOG_STR("dev", config.dev_root),
 			      LOG_UINT("device-timeout-ms", config.device_timeout_ms),
@@ -131,8 +128,9 @@ static const struct storage_config *storage_config(struct gcs *g)
 							     ? env("LCOW_STORAGE_EXTRA_ROOTS")
 							     : "")),
 		   "storage configuration");
-	return &config;
+	return 0;
 }
+STARTUP_HOOK(storage_setup)
 
 /* -- copying the settings ---------------------------------------------------- */
 
@@ -373,7 +371,7 @@ static int modify_storage(struct request *req, const Gcs__ModificationRequest *m
 		error_prefix(err, "%s %s", mr->resourcetype, j->request_type);
 		goto fail;
 	}
-	j->sr.cfg = storage_config(req->gcs);
+	j->sr.cfg = &config;
 	j->started = loop_now_ms();
 	rc = loop_job(req->gcs->loop, storage_run, storage_done, &j->sr, err);
 	if (rc < 0)
