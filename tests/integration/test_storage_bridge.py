@@ -530,9 +530,13 @@ def test_a_request_waiting_for_its_disk_does_not_block_others(storage):
 
 def test_shutdown_with_a_request_waiting_for_its_disk(storage):
     rig, b = storage.rig, storage.start(timeout_ms=3000)
+    conf = b.gcs.log.wait_for(lambda e: e["msg"] == "storage configuration")
+    assert (conf["sysfs"], conf["dev"], conf["device-timeout-ms"], conf["extra-roots"]) == \
+        (rig.sys, rig.dev, 3000, rig.run)
     b.send(Msg.MODIFY_SETTINGS, {"ContainerId": NULL_GUID, "Request": {
         "ResourceType": "MappedVirtualDisk", "Settings": disk(rig.path("m/x"), 0, 1)}})
-    b.gcs.log.wait_for(lambda e: "storage configuration" in e["msg"])
+    text = b.request(Msg.DUMP_STACKS, {"ContainerId": NULL_GUID}).json["GuestStacks"]
+    assert "storage requests in flight: 1" in text
     # The job finishes its bounded wait; the gcs then exits cleanly.
     assert b.gcs.stop() == 0
     assert any("finished after the gcs cancelled it" in e["msg"] for e in b.gcs.log.entries)
