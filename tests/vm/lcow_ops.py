@@ -11,6 +11,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), "tests", "lib"))
 
+import container_host  # noqa: E402
 from gcs_host import HR, NULL_GUID, Msg  # noqa: E402
 from uvm_process import INFINITE, UvmProcess  # noqa: E402
 
@@ -30,50 +31,14 @@ def not_implemented(reply):
 
 # -- a standalone container (§4.2) ------------------------------------------------------
 
-DEFAULT_CAPS = ["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD",
-                "CAP_NET_RAW", "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP",
-                "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE"]
-
-
-def oci_spec(args, root_path, hostname="lcow", terminal=False):
+def oci_spec(args, root_path, hostname="lcow"):
     """The OCI spec a host sends for a Linux container, trimmed as hcsshim
-    trims it (no hooks, empty cgroupsPath, no windows section)."""
-    caps = list(DEFAULT_CAPS)
-    return {
-        "ociVersion": "1.0.2",
-        "process": {
-            "terminal": terminal, "user": {"uid": 0, "gid": 0}, "args": list(args),
-            "env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-                    "HOSTNAME=" + hostname],
-            "cwd": "/",
-            "capabilities": {"bounding": caps, "effective": caps, "permitted": caps},
-            "rlimits": [{"type": "RLIMIT_NOFILE", "hard": 1024, "soft": 1024}],
-            "noNewPrivileges": True,
-        },
-        "root": {"path": root_path, "readonly": False},
-        "hostname": hostname,
-        "mounts": [
-            {"destination": "/proc", "type": "proc", "source": "proc"},
-            {"destination": "/dev", "type": "tmpfs", "source": "tmpfs",
-             "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]},
-            {"destination": "/dev/pts", "type": "devpts", "source": "devpts",
-             "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"]},
-            {"destination": "/dev/shm", "type": "tmpfs", "source": "shm",
-             "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]},
-            {"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue",
-             "options": ["nosuid", "noexec", "nodev"]},
-            {"destination": "/sys", "type": "sysfs", "source": "sysfs",
-             "options": ["nosuid", "noexec", "nodev", "ro"]},
-        ],
-        "linux": {
-            "cgroupsPath": "",
-            "resources": {"cpu": {"period": 100000, "quota": -1}},
-            "namespaces": [{"type": t} for t in ("pid", "ipc", "uts", "mount", "network")],
-            "maskedPaths": ["/proc/kcore", "/proc/keys", "/proc/timer_list", "/sys/firmware"],
-            "readonlyPaths": ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
-                              "/proc/sysrq-trigger"],
-        },
-    }
+    trims it (tests/lib/container_host.py builds it), with the CPU defaults
+    hcsshim fills in (period 100000, quota -1)."""
+    return container_host.oci_spec(
+        root_path, args, env=["HOSTNAME=" + hostname], hostname=hostname,
+        rlimits=[{"type": "RLIMIT_NOFILE", "hard": 1024, "soft": 1024}],
+        resources={"cpu": {"period": 100000, "quota": -1}})
 
 
 class Container:
