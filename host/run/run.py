@@ -15,7 +15,8 @@ drives a utility VM, printing what happens.
   5. ShutdownGraceful on the UVM: QEMU exits by itself.
 
 Usage: run.py --out OUT --backend BIN [--kernel K] [--initrd I] [--cmd CMD]
-Exit status 0 only when every step that the gcs implements succeeded.
+Exit status: the container command's exit status when every step that the
+gcs implements succeeded, 1 when a step failed.
 """
 import argparse
 import json
@@ -91,8 +92,8 @@ def uname(host):
 
 
 def container(host, cmd):
-    """The §4.2 sequence for one container; returns False when the gcs has
-    no container support yet (and says so)."""
+    """The §4.2 sequence for one container; returns the exit code of its
+    command, or None when the gcs has no container support yet (and says so)."""
     c = lcow_ops.Container(host, CONTAINER_ID, LAYER_LUN, SCRATCH_LUN)
     say(f"container {CONTAINER_ID}: busybox layer on SCSI LUN {LAYER_LUN} (read-only), "
         f"blank scratch on LUN {SCRATCH_LUN}")
@@ -111,7 +112,7 @@ def container(host, cmd):
         check(c.detach_scratch(), "MappedVirtualDisk Remove (scratch)")
         check(c.detach_layer(), "MappedVirtualDisk Remove (layer)")
         say("  storage released (CombinedLayers and both disks removed)")
-        return False
+        return None
     check(reply, "Create")
     say(f"  created (runc create); $ {cmd}")
     check(c.start(), "Start")
@@ -134,9 +135,7 @@ def container(host, cmd):
                        (c.delete_state, "DeleteContainerState")):
         check(step(), what)
     say("  torn down (layers, scratch, SCSI devices, container state)")
-    if code != 0:
-        raise Failed(f"the container's command exited with {code}")
-    return True
+    return code
 
 
 def shutdown(vm, host):
@@ -173,7 +172,7 @@ def announce(name, seconds):
 def run(args):
     work = tempfile.mkdtemp(prefix="lcow-run-")
     vm = None
-    ok = False
+    status = 1
     try:
         initrd = tools_initrd(args.initrd, work)
         layer = busybox_layer(os.path.join(work, "busybox-layer.img"))
@@ -198,15 +197,21 @@ def run(args):
             f"{caps['Capabilities']['RuntimeOsType']}, "
             f"{json.dumps(caps['Capabilities']['GuestDefinedCapabilities'])}")
         uname(host)
-        ran = container(host, args.cmd)
+        code = container(host, args.cmd)
         shutdown(vm, host)
         m = vm.marks
         say("figures (seconds after QEMU was launched): " + ", ".join(
             f"{k} {m[k]:.2f}" for k in ("entropy", "log", "bridge", "negotiated", "qemu-exit")
             if k in m))
-        if not ran:
+        if code is None:
             say("done, without the container step (not available in this gcs yet)")
-        ok = True
+            status = 0
+        elif code != 0:
+            say(f"done; the container's command exited with {code}")
+            status = code if code < 256 else 1
+        else:
+            say("done")
+            status = 0
     except Failed as e:
         say(f"FAILED: {e}")
     except (TimeoutError, RuntimeError, EOFError, ConnectionError, AssertionError) as e:
@@ -217,7 +222,7 @@ def run(args):
         if vm is not None:
             vm.close()
         shutil.rmtree(work, ignore_errors=True)
-    return 0 if ok else 1
+    return status
 
 
 def main():
