@@ -28,12 +28,23 @@
 struct post_exit {
 	struct container *c;
 	char id[OCI_ID_MAX];
-	bool kill_all;
 	const struct cgroup_config *cg;
 	char cgroups_path[PATH_MAX];
 	bool have_count;
 	uint64_t count;
 };
+
+/* The verdict: did the kernel OOM-kill in the cgroup since create? */
+static void note_oom(struct container *c, uint64_t count)
+{
+	if (count <= c->oom_base)
+		return;
+	c->oom_kills = count - c->oom_base;
+	log_fields(LOG_WARN,
+		   LOG_FIELDS(LOG_STR("cid", c->id), LOG_INT("pid", c->init->pid),
+			      LOG_UINT("oomKills", c->oom_kills)),
+		   "container %s: the kernel OOM-killed in its cgroup", c->id);
+}
 
 /* Worker thread. */
 static int post_exit_run(void *data, struct error *err)
@@ -41,7 +52,7 @@ static int post_exit_run(void *data, struct error *err)
 	struct post_exit *j = data;
 	struct error e;
 
-	if (j->kill_all && runc_kill(container_runc(), j->id, SIGKILL, true, &e) < 0)
+	if (runc_kill(container_runc(), j->id, SIGKILL, true, &e) < 0)
 		log_fields(LOG_DEBUG, LOG_FIELDS(LOG_STR("cid", j->id)), "runc kill --all: %s",
 			   e.msg);
 	if (oom_kill_count(j->cg, j->cgroups_path, &j->count, &e) == 0)
@@ -57,13 +68,8 @@ static void post_exit_done(struct loop *l, int rc, const struct error *err, void
 	struct container *c = j->c;
 
 	if (c->in_table && c->init) {
-		if (j->have_count && j->count > c->oom_base) {
-			c->oom_kills = j->count - c->oom_base;
-			log_fields(LOG_WARN,
-				   LOG_FIELDS(LOG_STR("cid", c->id), LOG_INT("pid", c->init->pid),
-					      LOG_UINT("oomKills", c->oom_kills)),
-				   "container %s: the kernel OOM-killed in its cgroup", c->id);
-		}
+		if (j->have_count)
+			note_oom(c, j->count);
 		c->init->post_exit_done = true;
 		cproc_check_complete(c->init);
 	}
@@ -71,17 +77,37 @@ static void post_exit_done(struct loop *l, int rc, const struct error *err, void
 	free(j);
 }
 
+/* With its own pid namespace the container has no process left to kill
+ * (the kernel killed them with the init): only the OOM count is read, a
+ * cgroupfs read that does not block, so on the loop rather than in a job. */
+static bool post_exit_inline(struct container *c)
+{
+	uint64_t count = 0;
+	struct error err;
+
+	if (!c->prep.new_pid_ns)
+		return false;
+	if (oom_kill_count(c->cg, c->prep.cgroups_path, &count, &err) < 0)
+		log_fields(LOG_DEBUG, LOG_FIELDS(LOG_STR("cid", c->id)), "OOM count: %s", err.msg);
+	else
+		note_oom(c, count);
+	c->init->post_exit_done = true;
+	cproc_check_complete(c->init);
+	return true;
+}
+
 void container_init_exited(struct container *c)
 {
 	struct post_exit *j;
 	struct error err;
 
+	if (!c->deleting && c->in_table && c->cg && post_exit_inline(c))
+		return;
 	if (!c->deleting && c->in_table && c->cg) {
 		j = calloc(1, sizeof(*j));
 		if (j) {
 			j->c = c;
 			snprintf(j->id, sizeof(j->id), "%s", c->id);
-			j->kill_all = !c->prep.new_pid_ns;
 			j->cg = c->cg;
 			snprintf(j->cgroups_path, sizeof(j->cgroups_path), "%s",
 				 c->prep.cgroups_path);
