@@ -155,6 +155,24 @@ def test_read_only_rootfs_refuses_writes(host):
     assert c.delete().result == 0
 
 
+def test_shared_pid_namespace_init_exit_kills_the_rest(host):
+    """Without a pid namespace of its own the container's other processes
+    outlive its init and hold its stdout: runc kill --all ends them before
+    the wait is answered (§6.3), or the wait would never come."""
+    c = host.container("sharedpid", sh("sleep 300 & echo $! > /tmp/bg; echo started"))
+    c.spec["linux"]["namespaces"] = [n for n in c.spec["linux"]["namespaces"]
+                                     if n["type"] != "pid"]
+    c.must_create()
+    out, _, note = run_to_end(host, c)
+    assert out == b"started\n"
+    with open(os.path.join(c.rootfs, "tmp", "bg")) as f:
+        bg = int(f.read())  # a pid of the UVM's namespace
+    assert not os.path.exists(f"/proc/{bg}") or \
+        open(f"/proc/{bg}/stat").read().split()[2] == "Z"
+    assert note.json["Result"] == 0
+    assert c.delete().result == 0
+
+
 def test_unrequested_stdin_reads_eof(host):
     c = host.container("noin", sh('read x; echo "eof:[$x]:$?"'))
     c.must_create()
