@@ -15,6 +15,8 @@
  *                        (default /run/gcsrunc)
  *   LCOW_BUNDLE_ROOTS    colon-separated directories added to the allowed
  *                        roots of OciBundlePath/ScratchDirPath
+ *   LCOW_CGROUP_REFRESH_MS  period of the parent-limit refresh (default
+ *                        60000, the reference's), so tests need not wait
  *
  * The containers parent: HEAD hosts expect /pods (per-pod sub-cgroups),
  * v0.11 hosts /containers/<id> (§6.5). Both send the same Create (hcsshim
@@ -46,6 +48,7 @@
 #include "storage.h"
 
 #define REFRESH_MS (60 * 1000)
+#define REFRESH_MIN_MS 10
 #define MAX_ROOTS 8
 #define DEFAULT_RUNC_TMP "/run/gcsrunc"
 
@@ -65,6 +68,7 @@ static struct {
 	struct storage_config paths;
 	const char *roots[MAX_ROOTS + 1];
 	struct gcs *gcs;
+	uint64_t refresh_ms;
 	bool refreshing;
 } rt = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
@@ -272,7 +276,7 @@ static void on_refresh(struct loop *l, void *data)
 
 static void schedule_refresh(struct loop *l)
 {
-	if (!loop_timer_add(l, REFRESH_MS, on_refresh, NULL))
+	if (!loop_timer_add(l, rt.refresh_ms, on_refresh, NULL))
 		log_warn("the containers' memory limit will not follow hot-added memory: out of "
 			 "memory");
 }
@@ -323,11 +327,17 @@ static int container_startup(struct gcs *g, struct error *err)
 		return 0; /* the gcs still serves the UVM's own processes */
 	}
 	rt.enabled = true;
+	rt.refresh_ms = REFRESH_MS;
+	if (env("LCOW_CGROUP_REFRESH_MS")) {
+		unsigned long long ms = strtoull(env("LCOW_CGROUP_REFRESH_MS"), NULL, 10);
+
+		rt.refresh_ms = ms >= REFRESH_MIN_MS ? ms : REFRESH_MS;
+	}
 	schedule_refresh(g->loop);
 	log_fields(LOG_INFO,
 		   LOG_FIELDS(LOG_STR("runc", rt.runc_bin),
 			      LOG_STR("root", rt.runc_root[0] ? rt.runc_root : "(runc's default)"),
-			      LOG_STR("tmp", rt.runc_tmp)),
+			      LOG_STR("tmp", rt.runc_tmp), LOG_UINT("refreshMs", rt.refresh_ms)),
 		   "containers ready");
 	return 0;
 }
