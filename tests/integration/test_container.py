@@ -107,6 +107,33 @@ def test_echo_hello_and_the_notification_follows_the_wait(host):
     assert host.no_notification(0.5)
 
 
+def test_config_json_keeps_what_the_guest_does_not_change(host):
+    c = host.container("keep1", ["/bin/true"])
+    c.spec["x-extension"] = {"big": 18446744073709551615, "neg": -1, "float": 1.5,
+                             "text": "\u00fc/\\\"", "list": [None, True, {}]}
+    c.spec["annotations"] = {"org.example/a": "b"}
+    c.spec["process"]["env"].append("ODD=a=b c")
+    c.must_create()
+    with open(os.path.join(c.bundle, "config.json")) as f:
+        text = f.read()
+    assert "18446744073709551615" in text
+    written = json.loads(text)
+    sent = c.spec
+    # What the guest sets: cgroupsPath, the /etc bind mounts it adds.
+    assert written["linux"]["cgroupsPath"] == f"{host.env.cgroup_prefix}/pods/keep1"
+    assert written["mounts"][:len(sent["mounts"])] == sent["mounts"]
+    assert {m["destination"] for m in written["mounts"][len(sent["mounts"]):]} == \
+        {"/etc/hostname", "/etc/hosts", "/etc/resolv.conf"}
+    for key in set(sent) | set(written):
+        if key not in ("mounts", "linux"):
+            assert written.get(key) == sent.get(key), key
+    for key in set(sent["linux"]) | set(written["linux"]):
+        if key != "cgroupsPath":
+            assert written["linux"].get(key) == sent["linux"].get(key), key
+    run_to_end(host, c)
+    assert c.delete().result == 0
+
+
 def test_exit_code_3_reaches_wait_and_notification(host):
     c = host.container("exit3", sh("echo out; echo err >&2; exit 3"))
     c.must_create()
@@ -236,6 +263,7 @@ TRAP = ('trap "echo got-{name}; exit {code}" {name}; echo ready; '
     (signal.SIGTERM, "TERM", 42, "GracefulExit"),
     (signal.SIGUSR1, "USR1", 43, "UnexpectedExit"),
     (signal.SIGHUP, "HUP", 44, "UnexpectedExit"),
+    (36, "36", 45, "UnexpectedExit"),  # a realtime signal
 ])
 def test_signal_reaches_a_trapping_shell(host, sig, name, code, exit_type):
     c = host.container(f"sig{int(sig)}", sh(TRAP.format(name=name, code=code)))
@@ -445,6 +473,25 @@ def test_stats_while_a_process_burns_cpu(host):
     assert c.delete().result == 0
 
 
+def test_a_huge_process_list_is_cut_to_fit_the_message_limit(host):
+    n = 1700
+    c = host.container("many", sh(f"i=0; while [ $i -lt {n} ]; do sleep 300 & i=$((i+1)); done; "
+                                  "echo spawned; wait"))
+    c.must_create()
+    p = c.start(stdout=True)
+    read_until(p.stdout, b"spawned\n", timeout=120)
+    reply, props = c.properties("ProcessList", "Statistics")
+    assert reply.result == 0, reply.error
+    assert reply.size <= 65536
+    assert len(props["ProcessList"]) == 1500  # PROPS_MAX_PIDS
+    assert props["LCOWMetrics"]["pids"]["current"] == n + 1
+    assert c.shutdown(forced=True).result == 0
+    assert p.wait_code() == 137
+    host.notification()
+    p.close()
+    assert c.delete().result == 0
+
+
 # -- OOM --------------------------------------------------------------------------------------
 
 def test_oom_kill_reports_137_and_says_oom(host):
@@ -613,29 +660,74 @@ def test_workload_without_its_sandbox_is_refused(host):
     assert reply.result == HR.SYSTEM_NOT_FOUND, reply.json
 
 
-def test_containers_parent_hint_and_parent_memory_limit(host):
+def memory_limit(prefix, parent):
+    path = os.path.join("/sys/fs/cgroup/memory", prefix.lstrip("/"), parent,
+                        "memory.limit_in_bytes")
+    with open(path) as f:
+        return int(f.read())
+
+
+def set_memory_limit(prefix, parent, value):
+    path = os.path.join("/sys/fs/cgroup/memory", prefix.lstrip("/"), parent,
+                        "memory.limit_in_bytes")
+    with open(path, "w") as f:
+        f.write(str(value))
+
+
+def expected_parent_limit(reserve):
+    with open("/proc/meminfo") as f:
+        total_kib = int(f.readline().split()[1])
+    return total_kib * 1024 - reserve
+
+
+def close_to(limit, want):
+    return abs(limit - want) < 2 * MiB  # the kernel rounds to pages
+
+
+def test_containers_parent_hint(host):
     c = host.container("v011", ["/bin/true"], cgroups_path="/containers/v011")
     c.must_create()
-    prefix = host.env.cgroup_prefix.lstrip("/")
     if os.path.isdir("/sys/fs/cgroup/memory"):
-        base = os.path.join("/sys/fs/cgroup/memory", prefix)
+        prefix = host.env.cgroup_prefix
+        base = os.path.join("/sys/fs/cgroup/memory", prefix.lstrip("/"))
         assert os.path.isdir(os.path.join(base, "containers", "v011"))
-        with open("/proc/meminfo") as f:
-            total_kib = int(f.readline().split()[1])
+        assert not os.path.exists(os.path.join(base, "pods", "v011"))
         for parent in ("pods", "containers"):
-            with open(os.path.join(base, parent, "memory.limit_in_bytes")) as f:
-                limit = int(f.read())
-            # TotalRAM - 75 MiB (page-rounded by the kernel)
-            assert abs(limit - (total_kib * 1024 - 75 * MiB)) < 2 * MiB, (parent, limit)
+            assert close_to(memory_limit(prefix, parent), expected_parent_limit(75 * MiB))
         # The gcs moved itself into <prefix>/gcs.
         with open(os.path.join(base, "gcs", "cgroup.procs")) as f:
             assert host.env.gcs.proc.pid in [int(x) for x in f.read().split()]
-    for rt, want in (("Update", 0), ("Add", HR.E_FAIL)):
-        reply = host.uvm.request(Msg.MODIFY_SETTINGS, Request={
-            "RequestType": rt, "ResourceType": "PodCgroupMemoryLimit"})
-        assert reply.result == want, reply.json
     run_to_end(host, c)
     assert c.delete().result == 0
+
+
+def test_parent_limit_follows_the_reserve_and_is_refreshed(env):
+    if not os.path.isdir("/sys/fs/cgroup/memory"):
+        pytest.skip("reads the v1 memory hierarchy")
+    env.env["LCOW_CGROUP_REFRESH_MS"] = "300"
+    host = env.start(args=["-root-mem-reserve-bytes", str(100 * MiB)])
+    prefix = env.cgroup_prefix
+    want = expected_parent_limit(100 * MiB)
+    assert close_to(memory_limit(prefix, "pods"), want)
+    # As if memory had been hot-added: the periodic refresh rewrites it.
+    set_memory_limit(prefix, "pods", 512 * MiB)
+    deadline = time.monotonic() + 10
+    while not close_to(memory_limit(prefix, "pods"), want) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert close_to(memory_limit(prefix, "pods"), want)
+    # And PodCgroupMemoryLimit does at once (Update only).
+    env.gcs.stop()  # no refresh timer racing with the request below
+    env.env["LCOW_CGROUP_REFRESH_MS"] = "600000"
+    host = env.start()
+    set_memory_limit(prefix, "pods", 512 * MiB)
+    reply = host.uvm.request(Msg.MODIFY_SETTINGS, Request={
+        "RequestType": "Add", "ResourceType": "PodCgroupMemoryLimit"})
+    assert reply.result == HR.E_FAIL and "Update" in reply.error
+    assert memory_limit(prefix, "pods") == 512 * MiB
+    reply = host.uvm.request(Msg.MODIFY_SETTINGS, Request={
+        "RequestType": "Update", "ResourceType": "PodCgroupMemoryLimit"})
+    assert reply.result == 0, reply.json
+    assert close_to(memory_limit(prefix, "pods"), expected_parent_limit(75 * MiB))
 
 
 # -- leaks ---------------------------------------------------------------------------------------
