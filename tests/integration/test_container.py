@@ -10,7 +10,7 @@ and the gcs log must have stayed JSON."""
 import json
 import os
 import signal
-import socket
+import subprocess
 import threading
 import time
 
@@ -18,7 +18,7 @@ import pytest
 
 from conftest import OUT, require_root
 from container_host import (ACTIVITY, HR, Msg, ContainerEnv, cgroup_dirs, exec_process,
-                            mount_count, oci_spec, proc_children, proc_fds)
+                            mount_count, proc_children, proc_fds)
 from uvm_process import read_until
 
 GCS = os.path.join(OUT, "gcs")
@@ -331,6 +331,32 @@ def test_kill_and_delete_of_a_container_whose_init_exited(host):
                   host.wait(c.id, p.pid)):
         assert reply.result == HR.SYSTEM_NOT_FOUND, reply.json
     assert host.no_notification(0.5)
+
+
+def test_delete_removes_the_scratch_and_never_crosses_a_mount(host):
+    scratch = os.path.join(host.env.dir, "c", "scr1-scratch", "scr1")
+    os.makedirs(os.path.join(scratch, "upper", "deep"))
+    c = host.container("scr1", ["/bin/true"], scratch=scratch)
+    c.must_create()
+    run_to_end(host, c)
+    # Something still mounted in the bundle (in the VM: a layer the host
+    # has not removed) must survive the delete, which then reports it.
+    mnt = os.path.join(c.bundle, "still-mounted")
+    os.makedirs(mnt)
+    subprocess.run(["mount", "-t", "tmpfs", "tmpfs", mnt], check=True)
+    try:
+        with open(os.path.join(mnt, "precious"), "w") as f:
+            f.write("keep me")
+        reply = c.delete()
+        assert reply.result == HR.E_FAIL and "mounted" in reply.error, reply.json
+        with open(os.path.join(mnt, "precious")) as f:
+            assert f.read() == "keep me"
+    finally:
+        subprocess.run(["umount", mnt], check=True)
+    assert not os.path.exists(scratch)
+    # Forgotten all the same (§3.12).
+    assert c.delete().result == HR.SYSTEM_NOT_FOUND
+    assert c.id not in host.env.runc_containers()
 
 
 def test_created_container_killed_before_start_notifies_once(host):
