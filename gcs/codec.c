@@ -21,40 +21,54 @@ struct codec_json {
 	struct json_object *tree;
 };
 
-/* Where in the document a decoding error is, for messages. */
+/* Where in the document the decoder is, for error messages: a stack of
+ * segments, formatted only when an error is reported (decoding is hot). */
+#define PATH_DEPTH 32
+
 struct path {
+	struct {
+		const char *name; /* NULL: an array index */
+		size_t index;
+	} seg[PATH_DEPTH];
+	size_t depth; /* may exceed PATH_DEPTH: deeper segments are not kept */
 	char buf[256];
-	size_t len;
 };
 
-static size_t path_push(struct path *p, const char *fmt, const char *name, size_t index)
+static size_t path_push(struct path *p, const char *name, size_t index)
 {
-	size_t old = p->len;
-	int n;
-
-	if (fmt[0] == '[')
-		n = snprintf(p->buf + p->len, sizeof(p->buf) - p->len, "[%zu]", index);
-	else
-		n = snprintf(p->buf + p->len, sizeof(p->buf) - p->len, "%s%s", p->len ? "." : "",
-			     name);
-	if (n > 0)
-		p->len = p->len + (size_t)n < sizeof(p->buf) ? p->len + (size_t)n
-							     : sizeof(p->buf) - 1;
-	return old;
+	if (p->depth < PATH_DEPTH) {
+		p->seg[p->depth].name = name;
+		p->seg[p->depth].index = index;
+	}
+	return p->depth++;
 }
 
 static void path_pop(struct path *p, size_t old)
 {
-	p->len = old;
-	p->buf[old] = '\0';
+	p->depth = old;
 }
 
-static const char *path_str(const struct path *p)
+static const char *path_str(struct path *p)
 {
-	return p->len ? p->buf : "message";
+	size_t len = 0, n = p->depth < PATH_DEPTH ? p->depth : PATH_DEPTH;
+
+	if (n == 0)
+		return "message";
+	p->buf[0] = '\0';
+	for (size_t i = 0; i < n && len < sizeof(p->buf) - 1; i++) {
+		int w = p->seg[i].name ? snprintf(p->buf + len, sizeof(p->buf) - len, "%s%s",
+						  i ? "." : "", p->seg[i].name)
+				       : snprintf(p->buf + len, sizeof(p->buf) - len, "[%zu]",
+						  p->seg[i].index);
+
+		if (w < 0)
+			break;
+		len += (size_t)w;
+	}
+	return p->buf;
 }
 
-static int bad(struct error *err, const struct path *p, const char *what, struct json_object *v)
+static int bad(struct error *err, struct path *p, const char *what, struct json_object *v)
 {
 	return error_set(err, ERR_BAD_JSON, EINVAL, "invalid JSON: %s: %s, got %s", path_str(p),
 			 what, json_type_to_name(json_object_get_type(v)));
@@ -384,7 +398,7 @@ static int decode_map(struct decoder *d, const ProtobufCMessageDescriptor *paren
 		*(char **)((char *)entry + kf->offset) = arena_strdup(d->arena, key);
 		if (!*(char **)((char *)entry + kf->offset))
 			return nomem(d);
-		old = path_push(&d->path, ".", key, 0);
+		old = path_push(&d->path, key, 0);
 		if (val) {
 			int rc = decode_value(d, parent, vf, val, (char *)entry + vf->offset);
 
@@ -419,7 +433,7 @@ static int decode_repeated(struct decoder *d, const ProtobufCMessageDescriptor *
 		return nomem(d);
 	for (size_t i = 0; i < len; i++) {
 		struct json_object *el = json_object_array_get_idx(v, i);
-		size_t old = path_push(&d->path, "[", NULL, i);
+		size_t old = path_push(&d->path, NULL, i);
 		int rc = 0;
 
 		if (el)
@@ -446,7 +460,7 @@ static int decode_field(struct decoder *d, const ProtobufCMessageDescriptor *des
 
 	if (!v) /* null: Go leaves the zero value */
 		return 0;
-	old = path_push(&d->path, ".", f->name, 0);
+	old = path_push(&d->path, f->name, 0);
 	if (f->label == PROTOBUF_C_LABEL_REPEATED)
 		rc = decode_repeated(d, desc, f, v, msg);
 	else
