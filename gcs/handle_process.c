@@ -14,6 +14,7 @@
 #include "handler.h"
 #include "log.h"
 #include "loop.h"
+#include "child_exec.h"
 #include "process.h"
 #include "process_exec.h"
 #include "process_uvm_internal.h"
@@ -112,7 +113,7 @@ int uvm_process_execute(struct request *req, struct error *err)
 
 	if (!job)
 		return error_set(err, ERR_FAIL, ENOMEM, "out of memory");
-	process_raise_fd_limit();
+	child_fd_limit_raise();
 	job->gcs = req->gcs;
 	job->req = req;
 	job->io = (struct uvm_stdio)UVM_STDIO_INIT;

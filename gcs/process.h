@@ -58,13 +58,6 @@ struct process_spawn {
  * "chdir /nope: No such file or directory") and leaves no process behind. */
 int process_spawn(struct loop *l, const struct process_spawn *s, pid_t *pid, struct error *err);
 
-/* Raises the gcs's soft RLIMIT_NOFILE to its hard limit: every relayed
- * stream costs the gcs two fds (200 processes with three streams need 1200,
- * the kernel's default soft limit is 1024). Children get the original soft
- * limit back before exec, as Go does for the reference GCS. Call it on the
- * loop thread before the first spawn; later calls do nothing. */
-void process_raise_fd_limit(void);
-
 /* The exit code the host expects for a UVM process (spec §3.5, §6.4): the
  * exit status, or 0xFFFFFFFF (Go's ExitCode() of -1, what hcsshim's
  * reference reports) when a signal killed it. */

@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "child_exec.h"
 #include "cleanup.h"
 #include "log.h"
 #include "loop.h"
@@ -34,10 +35,6 @@ enum spawn_step {
 	STEP_EXEC,
 };
 
-/* The soft fd limit the gcs was started with, for its children. */
-static struct rlimit child_nofile;
-static bool child_nofile_set;
-
 struct spawn_report {
 	int step;
 	int errnum;
@@ -53,67 +50,22 @@ static __attribute__((noreturn)) void child_fail(int report_fd, int step)
 	_exit(127);
 }
 
-/* Ignored signals stay ignored across exec (SIGPIPE in the gcs, and
- * whatever the gcs itself inherited ignored): every disposition goes back to
- * the default. The raw system call, because the C libraries refuse the
- * signals they reserve (32-34), which may still arrive ignored. */
-struct kernel_sigaction {
-	void (*handler)(int);
-	unsigned long flags;
-	void (*restorer)(void);
-	uint64_t mask;
-};
-
-static void reset_dispositions(void)
-{
-	struct kernel_sigaction sa = {.handler = SIG_DFL};
-
-	for (int sig = 1; sig <= 64; sig++)
-		if (sig != SIGKILL && sig != SIGSTOP)
-			syscall(SYS_rt_sigaction, sig, &sa, NULL, sizeof(sa.mask));
-}
-
-/* dup2 onto 0..2, first moving sources that sit in 0..2 out of the way so
- * that no dup2 overwrites a source still needed. */
-static int setup_stdio(const int fds[3])
-{
-	int src[3];
-
-	for (int i = 0; i < 3; i++) {
-		src[i] = fds[i];
-		if (src[i] < 3) {
-			src[i] = fcntl(fds[i], F_DUPFD, 3);
-			if (src[i] < 0)
-				return -1;
-		}
-	}
-	for (int i = 0; i < 3; i++)
-		if (dup2(src[i], i) < 0)
-			return -1;
-	return 0;
-}
-
 static __attribute__((noreturn)) void child(const struct process_spawn *s, const int fds[3],
 					    int report_fd)
 {
-	sigset_t none;
-
-	reset_dispositions();
+	child_reset_signals();
 	if (setsid() < 0)
 		child_fail(report_fd, STEP_SETSID);
 	if (s->ctty >= 0 && ioctl(s->ctty, TIOCSCTTY, 0) < 0)
 		child_fail(report_fd, STEP_CTTY);
-	if (setup_stdio(fds) < 0)
+	if (child_setup_stdio(fds) < 0)
 		child_fail(report_fd, STEP_STDIO);
 	if (s->cwd && s->cwd[0] && chdir(s->cwd) < 0)
 		child_fail(report_fd, STEP_CHDIR);
-	if (child_nofile_set)
-		setrlimit(RLIMIT_NOFILE, &child_nofile);
+	child_restore_fd_limit();
 	/* Every fd the gcs opens is CLOEXEC; this makes sure of it for fds
 	 * opened by libraries (kernels before 5.11 lack it: no matter). */
 	syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
 	execve(s->path, s->argv, s->envp);
 	child_fail(report_fd, STEP_EXEC);
 }
@@ -211,22 +163,6 @@ int process_spawn(struct loop *l, const struct process_spawn *s, pid_t *pid_out,
 	}
 	*pid_out = pid;
 	return 0;
-}
-
-void process_raise_fd_limit(void)
-{
-	struct rlimit lim;
-
-	if (child_nofile_set || getrlimit(RLIMIT_NOFILE, &lim) < 0)
-		return;
-	child_nofile = lim;
-	child_nofile_set = true;
-	if (lim.rlim_cur == lim.rlim_max)
-		return;
-	lim.rlim_cur = lim.rlim_max;
-	if (setrlimit(RLIMIT_NOFILE, &lim) < 0)
-		log_warn("cannot raise the open file limit to %llu: %s",
-			 (unsigned long long)lim.rlim_max, strerror(errno));
 }
 
 uint32_t process_uvm_exit_code(int status)

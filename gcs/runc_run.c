@@ -5,6 +5,7 @@
  * inherit runc's stdio and keep it open for its whole life, so waiting for
  * EOF on a pipe could hang; a memfd is simply read once runc has exited. */
 #include "runc.h"
+#include "child_exec.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -114,25 +115,12 @@ static void close_fds(unsigned lo, unsigned hi, int maxfd)
 /* In the child, between fork and exec: async-signal-safe calls only. */
 static void child(const int fds[3], const char *path, char *const argv[], int errfd, int maxfd)
 {
-	int moved[3];
-	sigset_t none;
-	struct sigaction dfl = {.sa_handler = SIG_DFL};
-
-	/* The GCS blocks and handles signals its own way; runc and the
-	 * container must start with the defaults. */
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	for (int s = 1; s < NSIG; s++)
-		sigaction(s, &dfl, NULL);
-	/* Move the sources above 2 first so that dup2 cannot clobber one. */
-	for (int i = 0; i < 3; i++) {
-		moved[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 3);
-		if (moved[i] < 0)
-			goto fail;
-	}
-	for (int i = 0; i < 3; i++)
-		if (dup2(moved[i], i) < 0)
-			goto fail;
+	/* The GCS blocks and handles signals its own way and raised its fd
+	 * limit; runc and the container must start with the defaults. */
+	child_reset_signals();
+	child_restore_fd_limit();
+	if (child_setup_stdio(fds) < 0)
+		goto fail;
 	/* Only 0-2 may reach runc (errfd is CLOEXEC): a stray pipe end of
 	 * another container would keep its relay from ever seeing EOF. */
 	if (errfd > 3)

@@ -18,6 +18,7 @@
 
 #include "arena.h"
 #include "codec.h"
+#include "child_exec.h"
 #include "process.h"
 #include "process_exec.h"
 #include "transport.h"
@@ -299,7 +300,7 @@ TEST(fd_limit_is_raised_for_the_gcs_and_restored_for_children)
 		SKIP("hard fd limit %llu too low to tell", (unsigned long long)lim.rlim_max);
 	lim.rlim_cur = 1000;
 	CHECK_OK(setrlimit(RLIMIT_NOFILE, &lim));
-	process_raise_fd_limit();
+	child_fd_limit_raise();
 	CHECK_OK(getrlimit(RLIMIT_NOFILE, &lim));
 	CHECK(lim.rlim_cur == lim.rlim_max);
 	CHECK_EQ(run_capture(&s, out, sizeof(out)), 0);

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -14,6 +15,7 @@
 
 #include "cleanup.h"
 #include "runc.h"
+#include "child_exec.h"
 
 /* ---- argv ------------------------------------------------------------------ */
 
@@ -295,7 +297,7 @@ TEST(console_socket_receives_exactly_one_fd)
  * FAKE_RUNC_DIR and behaves as <dir>/mode says. */
 static const char fake_runc[] =
 	"#!/usr/bin/python3\n"
-	"import json, os, socket, sys\n"
+	"import json, os, resource, socket, sys\n"
 	"d = os.environ['FAKE_RUNC_DIR']\n"
 	"mode = open(d + '/mode').read().strip()\n"
 	"args = sys.argv[1:]\n"
@@ -303,6 +305,7 @@ static const char fake_runc[] =
 	"    return args[args.index(name) + 1] if name in args else None\n"
 	"open(d + '/argv', 'w').write('\\n'.join(args) + '\\n')\n"
 	"open(d + '/fds', 'w').write(' '.join(os.listdir('/proc/self/fd')))\n"
+	"open(d + '/nofile', 'w').write(str(resource.getrlimit(resource.RLIMIT_NOFILE)[0]))\n"
 	"st = open('/proc/self/status').read()\n"
 	"open(d + '/sigblk', 'w').write([l for l in st.splitlines() if "
 	"l.startswith('SigBlk')][0])\n"
@@ -421,7 +424,15 @@ TEST(create_runs_runc_with_clean_fds_and_signals)
 
 	setup_fake();
 	set_mode("ok");
-	/* A non-CLOEXEC fd and blocked signals must not reach runc. */
+	/* A non-CLOEXEC fd, blocked signals and the gcs's raised open-file
+	 * limit must not reach runc. */
+	struct rlimit lim;
+	CHECK_EQ(getrlimit(RLIMIT_NOFILE, &lim), 0);
+	if (lim.rlim_max > 512) {
+		lim.rlim_cur = 512;
+		CHECK_EQ(setrlimit(RLIMIT_NOFILE, &lim), 0);
+	}
+	child_fd_limit_raise();
 	leak = dup2(open("/dev/null", O_RDONLY), 200);
 	CHECK_EQ(leak, 200);
 	sigemptyset(&block);
@@ -441,6 +452,8 @@ TEST(create_runs_runc_with_clean_fds_and_signals)
 	CHECK(strstr(slurp("argv"), "--console-socket") == NULL);
 	CHECK(strstr(slurp("fds"), "200") == NULL);
 	CHECK_STREQ(slurp("sigblk"), "SigBlk:\t0000000000000000");
+	snprintf(want, sizeof(want), "%llu", (unsigned long long)lim.rlim_cur);
+	CHECK_STREQ(slurp("nofile"), want);
 	expect_no_call_dirs();
 }
 
