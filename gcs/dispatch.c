@@ -251,16 +251,18 @@ static int run_request(struct request_priv *rp, int parse_rc, struct error *pars
 	return call_handler(rp, err);
 }
 
+/* One debug entry per request ("request done"/"request failed", with its
+ * duration) keeps debug logging cheap; arrival is traced only. */
 static void log_request(struct request_priv *rp, const struct frame *f)
 {
-	if (!log_enabled(LOG_DEBUG))
+	if (!log_enabled(LOG_TRACE))
 		return;
-	log_fields(LOG_DEBUG,
+	log_fields(LOG_TRACE,
 		   LOG_FIELDS(LOG_STR("type", msg_name(f->hdr.type)), LOG_UINT("id", f->hdr.id),
 			      LOG_UINT("size", f->hdr.size)),
 		   "request received");
 	/* Bodies may hold secrets (environment variables): only unscrubbed. */
-	if (log_enabled(LOG_TRACE) && !log_scrub())
+	if (!log_scrub())
 		log_fields(LOG_TRACE,
 			   LOG_FIELDS(LOG_UINT("id", f->hdr.id), LOG_STR("body", f->body)),
 			   "request body");
