@@ -66,13 +66,8 @@ static int complete(struct request_priv *rp, uint32_t hresult, const char *errms
 	}
 	rp->done = true;
 	unlink_request(rp);
-	log_fields(hresult ? LOG_INFO : LOG_DEBUG,
-		   LOG_FIELDS(LOG_STR("type", msg_name(req->type)), LOG_UINT("id", req->id),
-			      LOG_STR("cid", req->container_id),
-			      LOG_STR("result", hresult ? "error" : "ok"),
-			      LOG_UINT("hresult", hresult),
-			      LOG_UINT("ms", loop_now_ms() - rp->started)),
-		   "%s%s", hresult ? "request failed: " : "request done", hresult ? errmsg : "");
+	/* The reply goes out before its log line: the host waits for the one,
+	 * not for the other. */
 	if (!request_is_live(req)) {
 		log_warn("reply to request %llu (%s) dropped: its bridge connection is gone",
 			 (unsigned long long)req->id, msg_name(req->type));
@@ -84,6 +79,13 @@ static int complete(struct request_priv *rp, uint32_t hresult, const char *errms
 	} else {
 		bridge_send(b, buf, len, false);
 	}
+	log_fields(hresult ? LOG_INFO : LOG_DEBUG,
+		   LOG_FIELDS(LOG_STR("type", msg_name(req->type)), LOG_UINT("id", req->id),
+			      LOG_STR("cid", req->container_id),
+			      LOG_STR("result", hresult ? "error" : "ok"),
+			      LOG_UINT("hresult", hresult),
+			      LOG_UINT("ms", loop_now_ms() - rp->started)),
+		   "%s%s", hresult ? "request failed: " : "request done", hresult ? errmsg : "");
 	if (!rp->in_handler)
 		request_free(rp);
 	return 0;
