@@ -40,9 +40,9 @@
 #include "oom.h"
 #include "request.h"
 #include "runc.h"
+#include "waiters.h"
 
 struct relay;
-struct loop_timer;
 struct loop_watch;
 
 /* ---- the runtime's configuration (container_runtime.c) --------------------- */
@@ -85,15 +85,6 @@ enum container_state {
 #define CONTAINER_EXIT_GRACEFUL "GracefulExit"
 #define CONTAINER_EXIT_FORCED "ForcedExit"
 
-struct cproc;
-
-struct cwaiter {
-	struct request *req;
-	struct cproc *p;
-	struct loop_timer *timer; /* finite TimeoutInMs */
-	struct cwaiter *next;
-};
-
 /* A process of a container: its init or an exec'd one. */
 struct cproc {
 	struct container *c;
@@ -111,7 +102,7 @@ struct cproc {
 	struct relay *in;
 	struct relay *out[2];
 	unsigned outputs; /* output relays still running */
-	struct cwaiter *waiters;
+	struct waiters waiters;
 	uint64_t started_ms;
 	struct cproc *next;
 };

@@ -206,24 +206,6 @@ out:
 
 /* ---- WaitForProcess --------------------------------------------------------------- */
 
-static void unlink_waiter(struct cwaiter *w)
-{
-	for (struct cwaiter **pp = &w->p->waiters; *pp; pp = &(*pp)->next) {
-		if (*pp == w) {
-			*pp = w->next;
-			return;
-		}
-	}
-}
-
-static int reply_exit(struct request *req, const struct cproc *p)
-{
-	Gcs__ContainerWaitForProcessResponse resp = GCS__CONTAINER_WAIT_FOR_PROCESS_RESPONSE__INIT;
-
-	resp.exitcode = cproc_exit_code(p);
-	return request_reply(req, &resp.base);
-}
-
 /* The reference forgets an exec'd process after its first answered wait;
  * the init stays queryable while the container exists. */
 static void after_answer(struct cproc *p)
@@ -235,7 +217,7 @@ static void after_answer(struct cproc *p)
 		container_maybe_notify(c);
 		return;
 	}
-	if (!p->waiters) {
+	if (!p->waiters.head) {
 		unlink_process(p);
 		cproc_free(p);
 	}
@@ -243,17 +225,7 @@ static void after_answer(struct cproc *p)
 
 void cproc_answer_waiters(struct cproc *p)
 {
-	bool answered = p->waiters != NULL;
-
-	while (p->waiters) {
-		struct cwaiter *w = p->waiters;
-
-		p->waiters = w->next;
-		loop_timer_cancel(w->timer);
-		reply_exit(w->req, p);
-		free(w);
-	}
-	if (answered)
+	if (waiters_answer(&p->waiters, cproc_exit_code(p)))
 		after_answer(p);
 }
 
@@ -261,67 +233,18 @@ void cproc_fail_waiters(struct cproc *p, const char *why)
 {
 	struct error err;
 
-	while (p->waiters) {
-		struct cwaiter *w = p->waiters;
-
-		p->waiters = w->next;
-		loop_timer_cancel(w->timer);
-		error_set(&err, ERR_NOT_FOUND, ESRCH, "WaitForProcess: process %d: %s", (int)p->pid,
-			  why);
-		request_fail(w->req, &err);
-		free(w);
-	}
-}
-
-static void on_timeout(struct loop *l, void *data)
-{
-	struct cwaiter *w = data;
-	struct error err;
-
-	w->timer = NULL;
-	unlink_waiter(w);
-	error_set(&err, ERR_TIMEOUT, ETIMEDOUT, "WaitForProcess: process %d still running",
-		  (int)w->p->pid);
-	request_fail(w->req, &err);
-	free(w);
-}
-
-static void on_cancel(struct request *req, void *data)
-{
-	struct cwaiter *w = data;
-
-	loop_timer_cancel(w->timer);
-	unlink_waiter(w);
-	free(w);
+	error_set(&err, ERR_NOT_FOUND, ESRCH, "WaitForProcess: process %d: %s", (int)p->pid, why);
+	waiters_fail(&p->waiters, &err);
 }
 
 int cproc_wait(struct request *req, struct cproc *p, uint32_t timeout_ms, struct error *err)
 {
-	struct cwaiter *w;
 	int rc;
 
 	if (p->complete) {
-		rc = reply_exit(req, p);
+		rc = waiters_reply_exit(req, cproc_exit_code(p));
 		after_answer(p);
 		return rc;
 	}
-	if (timeout_ms == 0)
-		return error_set(err, ERR_TIMEOUT, ETIMEDOUT,
-				 "WaitForProcess: process %d still running", (int)p->pid);
-	w = calloc(1, sizeof(*w));
-	if (!w)
-		return error_set(err, ERR_FAIL, ENOMEM, "out of memory");
-	w->req = req;
-	w->p = p;
-	if (timeout_ms != UINT32_MAX) {
-		w->timer = loop_timer_add(req->gcs->loop, timeout_ms, on_timeout, w);
-		if (!w->timer) {
-			free(w);
-			return error_set(err, ERR_FAIL, ENOMEM, "out of memory");
-		}
-	}
-	w->next = p->waiters;
-	p->waiters = w;
-	request_on_cancel(req, on_cancel, w);
-	return REQUEST_PENDING;
+	return waiters_add(&p->waiters, req, p->pid, timeout_ms, err);
 }

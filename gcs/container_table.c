@@ -156,16 +156,12 @@ void container_describe(struct gcs *g, struct printbuf *pb)
 			  c->init ? (int)c->init->pid : 0, c->exit_type,
 			  c->notified ? ", notified" : "");
 		for (struct cproc *p = c->procs; p; p = p->next) {
-			unsigned waits = 0;
-
-			for (struct cwaiter *w = p->waiters; w; w = w->next)
-				waits++;
 			sprintbuf(pb, "    pid %d%s: %s, %u output relays, %u waits\n", (int)p->pid,
 				  p->is_init ? " (init)" : "",
 				  p->complete ? "complete"
 				  : p->reaped ? "exited, draining"
 					      : "running",
-				  p->outputs, waits);
+				  p->outputs, waiters_count(&p->waiters));
 		}
 	}
 }

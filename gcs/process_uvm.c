@@ -261,13 +261,9 @@ void uvm_process_describe(struct gcs *g, struct printbuf *pb)
 		n++;
 	sprintbuf(pb, "UVM processes: %u\n", n);
 	for (struct uvm_process *p = table; p; p = p->next) {
-		unsigned waits = 0;
-
-		for (struct uvm_waiter *w = p->waiters; w; w = w->next)
-			waits++;
 		sprintbuf(pb, "  pid %d %s: %s%s, %u output relays, %u waits\n", (int)p->pid,
 			  p->name, state_name(p), p->had_console ? ", console" : "", p->outputs,
-			  waits);
+			  waiters_count(&p->waiters));
 	}
 	relay_describe(pb);
 }

@@ -30,7 +30,6 @@
 
 /* Largest Linux signal number (SIGRTMAX as the kernel counts). */
 #define UVM_SIGNAL_MAX 64
-#define UVM_WAIT_INFINITE UINT32_MAX
 
 /* The request handlers; req->msg is the message type of each. */
 int uvm_process_execute(struct request *req, struct error *err); /* ContainerExecuteProcess */

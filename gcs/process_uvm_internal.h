@@ -4,17 +4,9 @@
 #define GCS_PROCESS_UVM_INTERNAL_H
 
 #include "process_uvm.h"
+#include "waiters.h"
 
 struct relay;
-struct loop_timer;
-struct uvm_process;
-
-struct uvm_waiter {
-	struct request *req;
-	struct uvm_process *p;
-	struct loop_timer *timer; /* finite TimeoutInMs */
-	struct uvm_waiter *next;
-};
 
 struct uvm_process {
 	pid_t pid;
@@ -30,7 +22,7 @@ struct uvm_process {
 	struct relay *in;
 	struct relay *out[2];
 	unsigned outputs; /* output relays still running */
-	struct uvm_waiter *waiters;
+	struct waiters waiters;
 	struct uvm_process *next;
 };
 
