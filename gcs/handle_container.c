@@ -105,14 +105,9 @@ static int container_resize(struct request *req, struct error *err)
 	p = find_process(c, m->processid);
 	if (!p)
 		return uvm_process_resize(req, err);
-	if (!p->had_console)
-		return error_set(err, ERR_FAIL, ENOTTY, "ResizeConsole: process %d has no console",
-				 (int)p->pid);
-	if (p->console >= 0) {
-		rc = process_pty_resize(p->console, m->height, m->width, err);
-		if (rc < 0)
-			return error_prefix(err, "ResizeConsole");
-	}
+	rc = process_console_resize(p->pid, p->had_console, p->console, m->height, m->width, err);
+	if (rc < 0)
+		return rc;
 	return request_reply(req, NULL);
 }
 HANDLER(MSG_RESIZE_CONSOLE, SCOPE_CONTAINER, gcs__container_resize_console, container_resize)

@@ -171,14 +171,9 @@ int uvm_process_resize(struct request *req, struct error *err)
 	if (!p || m->processid > INT32_MAX)
 		return error_set(err, ERR_NOT_FOUND, ESRCH, "ResizeConsole: process %u not found",
 				 m->processid);
-	if (!p->had_console)
-		return error_set(err, ERR_FAIL, ENOTTY, "ResizeConsole: process %d has no console",
-				 (int)p->pid);
-	if (p->console >= 0) {
-		rc = process_pty_resize(p->console, m->height, m->width, err);
-		if (rc < 0)
-			return error_prefix(err, "ResizeConsole");
-	}
+	rc = process_console_resize(p->pid, p->had_console, p->console, m->height, m->width, err);
+	if (rc < 0)
+		return rc;
 	return request_reply(req, NULL);
 }
 HANDLER(MSG_RESIZE_CONSOLE, SCOPE_UVM, gcs__container_resize_console, uvm_process_resize)

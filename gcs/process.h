@@ -5,6 +5,7 @@
 #ifndef GCS_PROCESS_H
 #define GCS_PROCESS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -35,6 +36,13 @@ int process_pty_open(int *master, int *slave, unsigned rows, unsigned cols, stru
 /* TIOCSWINSZ on a pty master: the foreground process group gets SIGWINCH.
  * rows and cols must fit the 16-bit winsize fields (ERR_INVALID_ARG). */
 int process_pty_resize(int master, uint32_t rows, uint32_t cols, struct error *err);
+
+/* ResizeConsole (spec §3.7) on the record of process pid: ERR_FAIL ENOTTY
+ * when it was started without a console; a no-op once its console is gone
+ * (console < 0: the process is complete, as the reference's closed relay
+ * answers); else process_pty_resize(), its error prefixed "ResizeConsole". */
+int process_console_resize(pid_t pid, bool had_console, int console, uint32_t rows, uint32_t cols,
+			   struct error *err);
 
 struct process_spawn {
 	const char *path;  /* the executable (process_find_executable()) */

@@ -74,3 +74,19 @@ int process_pty_resize(int master, uint32_t rows, uint32_t cols, struct error *e
 		return error_errno(err, errno, "resize console");
 	return 0;
 }
+
+int process_console_resize(pid_t pid, bool had_console, int console, uint32_t rows, uint32_t cols,
+			   struct error *err)
+{
+	int rc;
+
+	if (!had_console)
+		return error_set(err, ERR_FAIL, ENOTTY, "ResizeConsole: process %d has no console",
+				 (int)pid);
+	if (console < 0)
+		return 0;
+	rc = process_pty_resize(console, rows, cols, err);
+	if (rc < 0)
+		return error_prefix(err, "ResizeConsole");
+	return 0;
+}
