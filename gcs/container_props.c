@@ -16,6 +16,7 @@
 #include "codec.h"
 #include "log.h"
 #include "loop.h"
+#include "props.h"
 #include "stats.h"
 
 /* {\"ProcessId\":4194304}, is 24 bytes of the string-wrapped Properties;
@@ -72,7 +73,6 @@ static int process_list(struct props_job *j, Gcs__Properties *props, struct erro
 {
 	struct arena *a = j->req->arena;
 	size_t max = j->n + 1;
-	Gcs__ProcessDetails *details;
 	uint32_t *pids;
 	size_t n = 0;
 
@@ -93,17 +93,7 @@ static int process_list(struct props_job *j, Gcs__Properties *props, struct erro
 			   PROPS_MAX_PIDS);
 		n = PROPS_MAX_PIDS;
 	}
-	props->processlist = arena_alloc(a, (n + 1) * sizeof(*props->processlist));
-	details = arena_alloc(a, (n + 1) * sizeof(*details));
-	if (!props->processlist || !details)
-		return error_set(err, ERR_FAIL, ENOMEM, "out of memory");
-	for (size_t i = 0; i < n; i++) {
-		gcs__process_details__init(&details[i]);
-		details[i].processid = pids[i];
-		props->processlist[i] = &details[i];
-	}
-	props->n_processlist = n;
-	return 0;
+	return props_process_list(a, pids, n, props, err);
 }
 
 static void props_done(struct loop *l, int rc, const struct error *jerr, void *data)

@@ -12,6 +12,7 @@
 #include "codec.h"
 #include "handler.h"
 #include "loop.h"
+#include "props.h"
 
 /* The dump is a JSON string: keep it well under the 64 KiB message cap even
  * when every byte is escaped as \n or \" (control bytes are replaced). */
@@ -81,7 +82,6 @@ static bool query_wants(const Gcs__PropertyQuery *q, const char *type)
 static int uvm_process_list(struct request *req, Gcs__Properties *props, struct error *err)
 {
 	uvm_process_list_fn list = handler_uvm_process_list();
-	Gcs__ProcessDetails *details;
 	uint32_t *pids = NULL;
 	size_t n = 0;
 	int rc;
@@ -92,17 +92,7 @@ static int uvm_process_list(struct request *req, Gcs__Properties *props, struct 
 	rc = list(req->gcs, req->arena, &pids, &n, err);
 	if (rc < 0)
 		return rc;
-	props->processlist = arena_alloc(req->arena, n * sizeof(*props->processlist) + 1);
-	details = arena_alloc(req->arena, n * sizeof(*details) + 1);
-	if (!props->processlist || !details)
-		return error_set(err, ERR_FAIL, ENOMEM, "out of memory");
-	for (size_t i = 0; i < n; i++) {
-		gcs__process_details__init(&details[i]);
-		details[i].processid = pids[i];
-		props->processlist[i] = &details[i];
-	}
-	props->n_processlist = n;
-	return 0;
+	return props_process_list(req->arena, pids, n, props, err);
 }
 
 /* Properties is string-wrapped JSON; "{}" when nothing was asked for. */

@@ -1,0 +1,23 @@
+/* GetProperties pieces shared by the UVM and the containers (gcs/props.h). */
+#include "props.h"
+
+#include <errno.h>
+
+int props_process_list(struct arena *a, const uint32_t *pids, size_t n, Gcs__Properties *props,
+		       struct error *err)
+{
+	Gcs__ProcessDetails *details;
+
+	/* n + 1: never a zero-sized allocation. */
+	props->processlist = arena_alloc(a, (n + 1) * sizeof(*props->processlist));
+	details = arena_alloc(a, (n + 1) * sizeof(*details));
+	if (!props->processlist || !details)
+		return error_set(err, ERR_FAIL, ENOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		gcs__process_details__init(&details[i]);
+		details[i].processid = pids[i];
+		props->processlist[i] = &details[i];
+	}
+	props->n_processlist = n;
+	return 0;
+}

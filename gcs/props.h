@@ -1,0 +1,19 @@
+/* Pieces of a GetProperties reply (spec §3.9) that the UVM's handler
+ * (gcs/handle_uvm.c) and the containers' (gcs/container_props.c) build the
+ * same way. */
+#ifndef GCS_PROPS_H
+#define GCS_PROPS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arena.h"
+#include "error.h"
+#include "gcs.pb-c.h"
+
+/* props->processlist: one ProcessDetails per pid, in order, all in the
+ * arena. */
+int props_process_list(struct arena *a, const uint32_t *pids, size_t n, Gcs__Properties *props,
+		       struct error *err);
+
+#endif
