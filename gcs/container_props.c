@@ -40,14 +40,6 @@ static void job_cancel(struct request *req, void *data)
 	*(struct request **)data = NULL;
 }
 
-static bool query_wants(const Gcs__PropertyQuery *q, const char *type)
-{
-	for (size_t i = 0; q && i < q->n_propertytypes; i++)
-		if (strcmp(q->propertytypes[i], type) == 0)
-			return true;
-	return false;
-}
-
 /* Worker thread. */
 static int props_run(void *data, struct error *err)
 {
@@ -146,8 +138,8 @@ int container_properties(struct request *req, struct error *err)
 	j = calloc(1, sizeof(*j));
 	if (!j)
 		return error_set(err, ERR_FAIL, ENOMEM, "out of memory");
-	j->want_pids = query_wants(m->query, "ProcessList");
-	j->want_stats = query_wants(m->query, "Statistics");
+	j->want_pids = props_query_wants(m->query, "ProcessList");
+	j->want_stats = props_query_wants(m->query, "Statistics");
 	/* Other property types are ignored, as the reference does. */
 	if (!j->want_pids && !j->want_stats) {
 		free(j);

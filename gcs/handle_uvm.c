@@ -71,14 +71,6 @@ static int handle_dump_stacks(struct request *req, struct error *err)
 }
 HANDLER(MSG_DUMP_STACKS, SCOPE_ANY, gcs__message_base, handle_dump_stacks)
 
-static bool query_wants(const Gcs__PropertyQuery *q, const char *type)
-{
-	for (size_t i = 0; q && i < q->n_propertytypes; i++)
-		if (strcmp(q->propertytypes[i], type) == 0)
-			return true;
-	return false;
-}
-
 static int uvm_process_list(struct request *req, Gcs__Properties *props, struct error *err)
 {
 	uvm_process_list_fn list = handler_uvm_process_list();
@@ -103,7 +95,7 @@ static int handle_uvm_properties(struct request *req, struct error *err)
 	Gcs__Properties props = GCS__PROPERTIES__INIT;
 	int rc;
 
-	if (query_wants(m->query, "ProcessList")) {
+	if (props_query_wants(m->query, "ProcessList")) {
 		rc = uvm_process_list(req, &props, err);
 		if (rc < 0)
 			return error_prefix(err, "GetProperties ProcessList");

@@ -2,6 +2,15 @@
 #include "props.h"
 
 #include <errno.h>
+#include <string.h>
+
+bool props_query_wants(const Gcs__PropertyQuery *q, const char *type)
+{
+	for (size_t i = 0; q && i < q->n_propertytypes; i++)
+		if (strcmp(q->propertytypes[i], type) == 0)
+			return true;
+	return false;
+}
 
 int props_process_list(struct arena *a, const uint32_t *pids, size_t n, Gcs__Properties *props,
 		       struct error *err)

@@ -4,12 +4,16 @@
 #ifndef GCS_PROPS_H
 #define GCS_PROPS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "arena.h"
 #include "error.h"
 #include "gcs.pb-c.h"
+
+/* True if the query (may be NULL) asks for the property type. */
+bool props_query_wants(const Gcs__PropertyQuery *q, const char *type);
 
 /* props->processlist: one ProcessDetails per pid, in order, all in the
  * arena. */
