@@ -1,7 +1,9 @@
 #include "stats.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -71,6 +73,44 @@ void mb_blkio(struct mb *mb, struct json_object *o, const char *key, const char 
 		json_object_put(entry);
 		mb->oom = true;
 	}
+}
+
+void mb_hugetlb(struct mb *mb, struct json_object *m, const char *dir, const char *suffix,
+		mb_hugetlb_fn *fill)
+{
+	size_t sl = strlen(suffix);
+	char size[32];
+	struct json_object *list;
+	struct dirent *de;
+	DIR *d = opendir(dir);
+
+	if (!d)
+		return;
+	list = json_object_new_array();
+	while (list && (de = readdir(d)) && json_object_array_length(list) < STATS_MAX_HUGETLB) {
+		size_t n = strlen(de->d_name);
+		struct json_object *h;
+
+		if (strncmp(de->d_name, "hugetlb.", 8) || n <= 8 + sl ||
+		    strcmp(de->d_name + n - sl, suffix) || n - 8 - sl >= sizeof(size) ||
+		    memchr(de->d_name + 8, '.', n - 8 - sl)) /* .rsvd. files */
+			continue;
+		snprintf(size, sizeof(size), "%.*s", (int)(n - 8 - sl), de->d_name + 8);
+		h = mb_obj(mb);
+		if (!h)
+			break;
+		fill(mb, h, dir, size);
+		if (json_object_object_add(h, "pagesize", json_object_new_string(size)) < 0 ||
+		    json_object_array_add(list, h) < 0)
+			mb->oom = true;
+	}
+	closedir(d);
+	if (!list)
+		mb->oom = true;
+	else if (json_object_array_length(list) > 0)
+		mb_put(mb, m, "hugetlb", list);
+	else
+		json_object_put(list);
 }
 
 int stats_read(const struct cgroup_config *cfg, const char *cgroups_path,

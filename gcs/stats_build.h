@@ -33,6 +33,15 @@ void mb_put_nonempty(struct mb *mb, struct json_object *o, const char *key,
 void mb_blkio(struct mb *mb, struct json_object *o, const char *key, const char *op, uint64_t major,
 	      uint64_t minor, uint64_t value);
 
+/* The hugetlb list of m: for each page size with a file
+ * hugetlb.<size><suffix> in dir (not the hugetlb.<size>.rsvd.* ones), at
+ * most STATS_MAX_HUGETLB, an entry {fill's keys, "pagesize": size}. fill
+ * reads that size's files of the cgroup version. No list when there is
+ * none (or no dir). */
+typedef void mb_hugetlb_fn(struct mb *mb, struct json_object *h, const char *dir, const char *size);
+void mb_hugetlb(struct mb *mb, struct json_object *m, const char *dir, const char *suffix,
+		mb_hugetlb_fn *fill);
+
 int stats_v1(const struct cgroup_config *cfg, const char *path, struct json_object *m,
 	     struct mb *mb);
 int stats_v2(const struct cgroup_config *cfg, const char *path, struct json_object *m,

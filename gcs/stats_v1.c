@@ -1,5 +1,4 @@
 /* cgroup v1: each controller's files under <root>/<controller><path>. */
-#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -235,49 +234,28 @@ static void blkio(const struct cgroup_config *cfg, const char *path, struct json
 	mb_put(mb, m, "blkio", b);
 }
 
+/* The entry of one page size: usage, its peak and the count of hits on
+ * the limit. */
+static void hugetlb_size(struct mb *mb, struct json_object *h, const char *dir, const char *size)
+{
+	char file[300];
+
+	snprintf(file, sizeof(file), "hugetlb.%s.usage_in_bytes", size);
+	file_u64(mb, h, "usage", dir, file, 0);
+	snprintf(file, sizeof(file), "hugetlb.%s.max_usage_in_bytes", size);
+	file_u64(mb, h, "max", dir, file, 0);
+	snprintf(file, sizeof(file), "hugetlb.%s.failcnt", size);
+	file_u64(mb, h, "failcnt", dir, file, 0);
+}
+
 /* hugetlb.<size>.usage_in_bytes for every page size the kernel offers. */
 static void hugetlb(const struct cgroup_config *cfg, const char *path, struct json_object *m,
 		    struct mb *mb)
 {
-	char dir[PATH_MAX], file[300], size[32];
-	struct json_object *list;
-	struct dirent *de;
-	DIR *d;
+	char dir[PATH_MAX];
 
-	if (!ctrl_dir(cfg, "hugetlb", path, dir, sizeof(dir)) || !(d = opendir(dir)))
-		return;
-	list = json_object_new_array();
-	while (list && (de = readdir(d)) && json_object_array_length(list) < STATS_MAX_HUGETLB) {
-		struct json_object *h;
-		size_t n = strlen(de->d_name);
-		const char *suffix = ".usage_in_bytes";
-
-		if (strncmp(de->d_name, "hugetlb.", 8) || n <= 8 + strlen(suffix) ||
-		    strcmp(de->d_name + n - strlen(suffix), suffix) ||
-		    n - 8 - strlen(suffix) >= sizeof(size) ||
-		    memchr(de->d_name + 8, '.', n - 8 - strlen(suffix))) /* .rsvd. files */
-			continue;
-		snprintf(size, sizeof(size), "%.*s", (int)(n - 8 - strlen(suffix)), de->d_name + 8);
-		h = mb_obj(mb);
-		if (!h)
-			break;
-		snprintf(file, sizeof(file), "hugetlb.%s.usage_in_bytes", size);
-		file_u64(mb, h, "usage", dir, file, 0);
-		snprintf(file, sizeof(file), "hugetlb.%s.max_usage_in_bytes", size);
-		file_u64(mb, h, "max", dir, file, 0);
-		snprintf(file, sizeof(file), "hugetlb.%s.failcnt", size);
-		file_u64(mb, h, "failcnt", dir, file, 0);
-		if (json_object_object_add(h, "pagesize", json_object_new_string(size)) < 0 ||
-		    json_object_array_add(list, h) < 0)
-			mb->oom = true;
-	}
-	closedir(d);
-	if (!list)
-		mb->oom = true;
-	else if (json_object_array_length(list) > 0)
-		mb_put(mb, m, "hugetlb", list);
-	else
-		json_object_put(list);
+	if (ctrl_dir(cfg, "hugetlb", path, dir, sizeof(dir)))
+		mb_hugetlb(mb, m, dir, ".usage_in_bytes", hugetlb_size);
 }
 
 int stats_v1(const struct cgroup_config *cfg, const char *path, struct json_object *m,

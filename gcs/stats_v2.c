@@ -2,7 +2,6 @@
  * (µs ×1000 → ns, memory.current → usage.usage, anon → rss, file → cache...).
  * v2's memory.stat is hierarchical, so its values are also the total_* ones
  * that consumers read for the working set (total_inactive_file). */
-#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -192,46 +191,16 @@ static void io(const char *dir, struct json_object *m, struct mb *mb)
 	mb_put(mb, m, "blkio", b);
 }
 
-/* hugetlb.<size>.current for every page size. */
-static void hugetlb(const char *dir, struct json_object *m, struct mb *mb)
+/* The entry of one page size: usage and the count of hits on the limit. */
+static void hugetlb_size(struct mb *mb, struct json_object *h, const char *dir, const char *size)
 {
-	const char *suffix = ".current";
-	char file[300], size[32], buf[256];
-	struct json_object *list;
-	struct dirent *de;
-	DIR *d = opendir(dir);
+	char file[300], buf[256];
 
-	if (!d)
-		return;
-	list = json_object_new_array();
-	while (list && (de = readdir(d)) && json_object_array_length(list) < STATS_MAX_HUGETLB) {
-		size_t n = strlen(de->d_name), sl = strlen(suffix);
-		struct json_object *h;
-
-		if (strncmp(de->d_name, "hugetlb.", 8) || n <= 8 + sl ||
-		    strcmp(de->d_name + n - sl, suffix) || n - 8 - sl >= sizeof(size) ||
-		    memchr(de->d_name + 8, '.', n - 8 - sl))
-			continue;
-		snprintf(size, sizeof(size), "%.*s", (int)(n - 8 - sl), de->d_name + 8);
-		h = mb_obj(mb);
-		if (!h)
-			break;
-		snprintf(file, sizeof(file), "hugetlb.%s.current", size);
-		file_u64(mb, h, "usage", dir, file, 0);
-		snprintf(file, sizeof(file), "hugetlb.%s.events", size);
-		if (cgroup_read(dir, file, buf, sizeof(buf)) >= 0)
-			kv_u64(mb, h, "failcnt", buf, "max", 1);
-		if (json_object_object_add(h, "pagesize", json_object_new_string(size)) < 0 ||
-		    json_object_array_add(list, h) < 0)
-			mb->oom = true;
-	}
-	closedir(d);
-	if (!list)
-		mb->oom = true;
-	else if (json_object_array_length(list) > 0)
-		mb_put(mb, m, "hugetlb", list);
-	else
-		json_object_put(list);
+	snprintf(file, sizeof(file), "hugetlb.%s.current", size);
+	file_u64(mb, h, "usage", dir, file, 0);
+	snprintf(file, sizeof(file), "hugetlb.%s.events", size);
+	if (cgroup_read(dir, file, buf, sizeof(buf)) >= 0)
+		kv_u64(mb, h, "failcnt", buf, "max", 1);
 }
 
 int stats_v2(const struct cgroup_config *cfg, const char *path, struct json_object *m,
@@ -241,7 +210,7 @@ int stats_v2(const struct cgroup_config *cfg, const char *path, struct json_obje
 
 	if (cgroup_dir(cfg, NULL, path, dir, sizeof(dir)) < 0)
 		return -ENAMETOOLONG;
-	hugetlb(dir, m, mb);
+	mb_hugetlb(mb, m, dir, ".current", hugetlb_size);
 	pids(dir, m, mb);
 	cpu(dir, m, mb);
 	memory(dir, m, mb);
