@@ -23,6 +23,7 @@
 #include "codec.h"
 #include "log.h"
 #include "loop.h"
+#include "network.h"
 
 struct create_job {
 	struct container *c;
@@ -42,6 +43,13 @@ struct create_job {
 	int init_io[3];
 	uint64_t oom_base;
 	struct oom_watch oomw;
+	/* Sandbox or standalone naming a network namespace (§3.2 step 6):
+	 * the namespace's NICs when the job started, and their DNS. */
+	char netns[NET_ID_MAX];
+	struct net_nic *nics;
+	size_t n_nics;
+	struct net_dns_store dns_store;
+	struct oci_dns dns;
 };
 
 static void create_job_free(struct create_job *j)
@@ -51,6 +59,7 @@ static void create_job_free(struct create_job *j)
 		close(j->proc.pty_master);
 	oom_watch_close(&j->oomw);
 	json_object_put(j->spec);
+	free(j->nics);
 	free(j);
 }
 
@@ -80,6 +89,7 @@ static int write_spec(struct create_job *j, struct error *err)
 		.sandbox_root = j->sandbox_root[0] ? j->sandbox_root : NULL,
 		.cgroup_parent = parent,
 		.cgroup_per_pod = j->parent == PARENT_PODS,
+		.dns = j->dns,
 	};
 	struct json_object *res = NULL, *lnx;
 	int rc;
@@ -122,6 +132,8 @@ static int create_run(void *data, struct error *err)
 		rc = runc_create(container_runc(), j->id, j->bundle, child, j->prep.terminal,
 				 &j->proc, err);
 	cstdio_close_fds(child, 3);
+	for (size_t i = 0; rc == 0 && i < j->n_nics; i++)
+		rc = net_nic_move_configure(&j->nics[i], j->proc.pid, err);
 	if (rc < 0) {
 		if (j->pod_created && cgroup_pod_remove(j->cg, j->id, &e) < 0)
 			log_warn("create %s failed, and its pod cgroup stays: %s", j->id, e.msg);
@@ -196,6 +208,34 @@ static void discard(struct loop *l, const char *id)
 	}
 }
 
+/* The container owns its namespace from now on; NICs added while it was
+ * being created are moved now. */
+static int claim_network(struct loop *l, struct create_job *j, struct error *err)
+{
+	struct net_nic *now = NULL;
+	size_t n = 0;
+	int rc;
+
+	if (!j->netns[0])
+		return 0;
+	rc = net_ns_claim(j->netns, j->id, j->proc.pid, err);
+	if (rc == 0)
+		rc = net_ns_nics(j->netns, &now, &n, err);
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		bool done = false;
+
+		for (size_t k = 0; k < j->n_nics && !done; k++)
+			done = !strcmp(j->nics[k].id, now[i].id);
+		if (!done && net_nic_configure_later(l, &now[i], j->proc.pid, err) < 0)
+			log_fields(LOG_WARN, LOG_FIELDS(LOG_STR("nic", now[i].id)),
+				   "NIC not configured: %s", err->msg);
+	}
+	free(now);
+	if (rc < 0)
+		net_ns_release(j->id);
+	return rc;
+}
+
 static void create_done(struct loop *l, int rc, const struct error *jerr, void *data)
 {
 	struct create_job *j = data;
@@ -213,6 +253,8 @@ static void create_done(struct loop *l, int rc, const struct error *jerr, void *
 		rc = error_set(&err, ERR_FAIL, ECANCELED, "the gcs is shutting down");
 	if (rc == 0)
 		rc = adopt(j, &err);
+	if (rc == 0)
+		rc = claim_network(l, j, &err);
 	if (rc < 0) {
 		log_fields(LOG_INFO, LOG_FIELDS(LOG_STR("cid", c->id)), "create failed: %s",
 			   err.msg);
@@ -266,6 +308,42 @@ static void find_sandbox(struct create_job *j)
 		snprintf(j->sandbox_root, sizeof(j->sandbox_root), "%s", sb->bundle);
 }
 
+/* §3.2 step 6: a sandbox or standalone container naming a network
+ * namespace gets its NICs (a CRI sandbox must name one unless told to skip
+ * pod networking); resolv.conf gets their DNS settings. */
+static int take_network(struct create_job *j, struct json_object *spec, struct error *err)
+{
+	struct json_object *o;
+	const char *ns = NULL, *skip = NULL;
+	int rc;
+
+	if (j->cls.kind == OCI_WORKLOAD)
+		return 0;
+	if (json_object_object_get_ex(spec, "windows", &o) &&
+	    json_object_object_get_ex(o, "network", &o) &&
+	    json_object_object_get_ex(o, "networkNamespace", &o))
+		ns = json_object_get_string(o);
+	if (json_object_object_get_ex(spec, "annotations", &o) &&
+	    json_object_object_get_ex(o, NET_ANN_SKIP_POD_NETWORKING, &o))
+		skip = json_object_get_string(o);
+	if (!ns || !*ns) {
+		if (j->cls.kind == OCI_SANDBOX && !(skip && !strcmp(skip, "true")))
+			return error_set(err, ERR_INVALID_ARG, EINVAL,
+					 "a CRI sandbox needs windows.network.networkNamespace "
+					 "(or the annotation %s=true)",
+					 NET_ANN_SKIP_POD_NETWORKING);
+		return 0;
+	}
+	rc = net_guid_norm(ns, j->netns, sizeof(j->netns), "networkNamespace", err);
+	if (rc < 0)
+		return rc;
+	rc = net_ns_nics(j->netns, &j->nics, &j->n_nics, err);
+	if (rc < 0)
+		return rc;
+	net_dns_of(j->nics, j->n_nics, &j->dns_store, &j->dns);
+	return 0;
+}
+
 int container_create(struct request *req, struct error *err)
 {
 	const Gcs__ContainerCreate *m = (const void *)req->msg;
@@ -305,6 +383,8 @@ int container_create(struct request *req, struct error *err)
 		goto fail;
 	container_ref(j->c);
 	rc = oci_spec_classify(spec, req->container_id, &j->cls, err);
+	if (rc == 0)
+		rc = take_network(j, spec, err);
 	if (rc < 0) {
 		container_forget(j->c);
 		container_put(j->c);

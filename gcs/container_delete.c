@@ -25,6 +25,7 @@
 
 #include "log.h"
 #include "loop.h"
+#include "network.h"
 #include "storage_mount.h"
 
 struct kill_job {
@@ -186,6 +187,7 @@ static void delete_done(struct loop *l, int rc, const struct error *jerr, void *
 		   "container deleted%s%s", rc < 0 ? ", with an error: " : "",
 		   rc < 0 ? err.msg : "");
 	container_forget(c);
+	net_ns_release(c->id); /* its network namespace has no owner any more */
 	if (j->req) {
 		if (rc < 0) {
 			error_prefix(&err, "DeleteContainerState %s", c->id);

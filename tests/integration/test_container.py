@@ -649,7 +649,8 @@ def test_cri_sandbox_and_workload_share_the_pod(host):
     sb = host.container("sb1", sh("echo ready; exec sleep 300"), hostname="pod1",
                         resources={"memory": {"limit": 256 * MiB}},
                         annotations={"io.kubernetes.cri.container-type": "sandbox",
-                                     "io.kubernetes.cri.sandbox-id": "sb1"})
+                                     "io.kubernetes.cri.sandbox-id": "sb1",
+                                     "io.microsoft.cri.skip-pod-networking": "true"})
     sb.must_create()
     ps = sb.start(stdout=True)
     read_until(ps.stdout, b"ready\n")

@@ -1,0 +1,232 @@
+"""Networking (spec §3.10.6, §3.2 step 6, §6.1, §6.8) through the real gcs
+and runc: a veth pair stands for the NIC HCS hot-plugs; a fake sysfs
+(LCOW_SYSFS_ROOT) says which interface belongs to which NIC id. The gcs
+moves the container end into the container's network namespace and
+configures it; the host end stays here, so the container can be pinged.
+
+Everything made here is removed in `finally`: the veth pair (the container
+end disappears with the container's namespace, the host end with it or by
+`ip link del`), the fake sysfs, the containers (ContainerEnv.close())."""
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+from conftest import OUT, require_root
+from container_host import HR, Msg, NULL_GUID, ContainerEnv, cgroup_dirs, exec_process
+from uvm_process import read_until
+
+GCS = os.path.join(OUT, "gcs")
+NS = "D3A3C4F6-1111-4222-8333-A00000000001"
+NIC = "6F1C2E1A-2222-4333-8444-B00000000002"
+SUBNET = "10.213.47"
+
+
+def need_runtime():
+    require_root()
+    if not os.access("/bin/busybox", os.X_OK):
+        pytest.skip("needs /bin/busybox (busybox-static)")
+    if not shutil.which("runc"):
+        pytest.skip("needs runc")
+    if not shutil.which("ip"):
+        pytest.skip("needs ip (iproute2) to make veth pairs")
+    if not os.path.isdir("/sys/fs/cgroup/memory") and \
+            not os.path.exists("/sys/fs/cgroup/cgroup.controllers"):
+        pytest.skip("needs a cgroup memory controller")
+
+
+def sh(script):
+    return ["/bin/sh", "-c", script]
+
+
+def run(*args, check=True):
+    return subprocess.run(list(args), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True, check=check)
+
+
+class Veth:
+    """A veth pair: `inner` is the NIC handed to the gcs, `outer` stays in
+    this namespace with SUBNET.1/24."""
+
+    def __init__(self, tag):
+        base = f"lcn{os.getpid() % 100000}{tag}"
+        self.inner, self.outer = base + "c", base + "h"
+        run("ip", "link", "add", self.inner, "type", "veth", "peer", "name", self.outer)
+        run("ip", "addr", "add", f"{SUBNET}.1/24", "dev", self.outer)
+        run("ip", "link", "set", self.outer, "up")
+
+    def exists(self, name):
+        return os.path.exists(f"/sys/class/net/{name}")
+
+    def close(self):
+        for name in (self.outer, self.inner):
+            if self.exists(name):
+                run("ip", "link", "del", name, check=False)
+
+
+@pytest.fixture
+def net():
+    need_runtime()
+    if run("ip", "link", "add", "lcnprobe0", "type", "veth", "peer", "name", "lcnprobe1",
+           check=False).returncode != 0:
+        pytest.skip("cannot create veth pairs")
+    run("ip", "link", "del", "lcnprobe0", check=False)
+    sysfs = tempfile.mkdtemp(prefix="lcow-sysfs-")
+    env = ContainerEnv(GCS, extra_env={"LCOW_SYSFS_ROOT": sysfs})
+    pairs = []
+    try:
+        host = env.start()
+        yield host, sysfs, pairs
+        assert not env.gcs.log.bad, "non-JSON log lines:\n" + "".join(env.gcs.log.bad[:5])
+    finally:
+        leftovers = env.close()
+        for p in pairs:
+            p.close()
+        shutil.rmtree(sysfs, ignore_errors=True)
+    assert leftovers == [], f"left behind: {leftovers}"
+    assert cgroup_dirs(env.cgroup_prefix) == []
+    assert not any(p.exists(p.inner) or p.exists(p.outer) for p in pairs)
+
+
+def plug(sysfs, nic, ifname):
+    """What the kernel shows once HCS has hot-plugged the NIC."""
+    os.makedirs(os.path.join(sysfs, "bus/vmbus/devices", nic.lower(), "net", ifname))
+
+
+def modify(host, request_type, settings, timeout=30):
+    return host.request(Msg.MODIFY_SETTINGS, NULL_GUID, timeout=timeout,
+                        Request={"ResourceType": "Network", "RequestType": request_type,
+                                 "Settings": settings})
+
+
+def head_adapter(ns=NS, nic=NIC):
+    return {"NamespaceID": ns, "ID": nic, "MacAddress": "00-15-5D-12-34-56",
+            "DNSSuffix": "svc.cluster.local,cluster.local",
+            "DNSServerList": f"{SUBNET}.10,{SUBNET}.11", "EncapOverhead": 50,
+            "IPConfigs": [{"IPAddress": f"{SUBNET}.2", "PrefixLength": 24}],
+            "Routes": [{"NextHop": f"{SUBNET}.1", "DestinationPrefix": "0.0.0.0/0"},
+                       {"NextHop": "0.0.0.0", "DestinationPrefix": "0.0.0.0/0"}]}
+
+
+def v011_adapter(ns, nic):
+    return {"NamespaceID": ns, "ID": nic, "IPAddress": f"{SUBNET}.3", "PrefixLength": 24,
+            "GatewayAddress": f"{SUBNET}.1", "DNSServerList": f"{SUBNET}.12",
+            "EncapOverhead": 100}
+
+
+def netns_container(host, cid, ns, script, **kw):
+    c = host.container(cid, sh(script), **kw)
+    c.spec["windows"] = {"network": {"networkNamespace": ns}}
+    for applet in ("ip", "ping", "route", "grep"):
+        os.symlink("busybox", os.path.join(c.rootfs, "bin", applet))
+    return c
+
+
+def ping(addr):
+    return run("busybox", "ping", "-c", "1", "-W", "3", addr, check=False)
+
+
+def stop(host, c, p):
+    assert c.shutdown(forced=True).result == 0
+    assert p.wait_code() == 137
+    host.notification()
+    p.close()
+    assert c.delete().result == 0
+
+
+def test_nic_added_before_create_is_moved_and_configured(net):
+    host, sysfs, pairs = net
+    v = Veth("a")
+    pairs.append(v)
+    plug(sysfs, NIC, v.inner)
+    r = modify(host, "Add", head_adapter())
+    assert r.result == 0, r.json
+    assert v.exists(v.inner)  # recorded, not moved: no container owns the namespace
+    c = netns_container(host, "net1", NS.lower(), (
+        f"cat /sys/class/net/{v.inner}/mtu; ip addr show {v.inner}; ip route; "
+        "cat /etc/resolv.conf; echo ready; exec sleep 300"))
+    assert c.create().result == 0
+    assert not v.exists(v.inner)  # in the container's namespace now
+    p = c.start(stdout=True)
+    out = read_until(p.stdout, b"ready\n").decode()
+    lines = out.splitlines()
+    assert lines[0] == "1450", out
+    assert f"inet {SUBNET}.2/24" in out
+    assert "state UP" in out or ",UP" in out, out
+    assert f"default via {SUBNET}.1 dev {v.inner}" in out
+    assert "search svc.cluster.local cluster.local\n" in out
+    assert f"nameserver {SUBNET}.10\nnameserver {SUBNET}.11\n" in out
+    r = ping(f"{SUBNET}.2")
+    assert r.returncode == 0, r.stdout
+    stop(host, c, p)
+    # The namespace died with the container, and the pair with it.
+    deadline = time.monotonic() + 5
+    while v.exists(v.outer) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not v.exists(v.outer)
+    assert modify(host, "Remove", {"NamespaceID": NS, "ID": NIC}).result == 0
+
+
+def test_nic_added_after_create_moves_at_once_v011_shape(net):
+    host, sysfs, pairs = net
+    ns, nic = NS.replace("A00", "A01"), NIC.replace("B00", "B01")
+    v = Veth("b")
+    pairs.append(v)
+    plug(sysfs, nic, v.inner)
+    c = netns_container(host, "net2", ns, "echo ready; exec sleep 300")
+    assert c.create().result == 0
+    p = c.start(stdout=True)
+    read_until(p.stdout, b"ready\n")
+    assert v.exists(v.inner)
+    r = modify(host, "Add", v011_adapter(ns.lower(), nic))
+    assert r.result == 0, r.json
+    assert not v.exists(v.inner)
+    e = c.exec(exec_process(sh(f"cat /sys/class/net/{v.inner}/mtu; ip addr show {v.inner}; "
+                               "ip route")), stdout=True)
+    out = e.read_stdout().decode()
+    assert e.wait_code() == 0
+    e.close()
+    assert out.splitlines()[0] == "1400", out
+    assert f"inet {SUBNET}.3/24" in out
+    assert f"default via {SUBNET}.1 dev {v.inner}" in out and "metric 1" in out, out
+    assert ping(f"{SUBNET}.3").returncode == 0
+    stop(host, c, p)
+    assert modify(host, "Remove", {"NamespaceID": ns, "ID": nic}).result == 0
+
+
+def test_duplicate_add_fails_and_remove_is_tolerant(net):
+    host, sysfs, _ = net
+    nic = NIC.replace("B00", "B02")
+    plug(sysfs, nic, "eth9")
+    assert modify(host, "Add", head_adapter(nic=nic)).result == 0
+    r = modify(host, "Add", head_adapter(nic=nic.lower()))
+    assert r.result != 0 and nic.lower() in r.json["ErrorMessage"], r.json
+    assert modify(host, "Remove", {"NamespaceID": NS, "ID": nic}).result == 0
+    assert modify(host, "Remove", {"NamespaceID": NS, "ID": nic}).result == 0
+    assert modify(host, "Remove", {"NamespaceID": "0000-1111", "ID": nic}).result == 0
+    assert modify(host, "Add", head_adapter(nic=nic)).result == 0
+    assert modify(host, "Remove", {"NamespaceID": NS, "ID": nic}).result == 0
+
+
+def test_nic_that_never_appears_times_out_naming_it(net):
+    host, _, _ = net
+    nic = NIC.replace("B00", "B03")
+    t0 = time.monotonic()
+    r = modify(host, "Add", head_adapter(nic=nic))
+    took = time.monotonic() - t0
+    assert r.result != 0
+    assert nic.lower() in r.json["ErrorMessage"] and "within" in r.json["ErrorMessage"], r.json
+    assert 4.5 < took < 15, took
+
+
+def test_cri_sandbox_needs_a_namespace_unless_told_to_skip(net):
+    host, _, _ = net
+    ann = {"io.kubernetes.cri.container-type": "sandbox", "io.kubernetes.cri.sandbox-id": "sb9"}
+    sb = host.container("sb9", ["/bin/true"], annotations=ann)
+    r = sb.create()
+    assert r.result == HR.INVALID_ARG, r.json
+    assert "networkNamespace" in r.json["ErrorMessage"]
+    assert "sb9" not in host.env.runc_containers()
