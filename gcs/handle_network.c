@@ -180,3 +180,9 @@ static int modify_network(struct request *req, const Gcs__ModificationRequest *m
 			 mr->requesttype);
 }
 MODIFY_HANDLER("Network", SCOPE_UVM, modify_network)
+
+static void network_describe(struct gcs *g, struct printbuf *pb)
+{
+	net_ns_describe(pb);
+}
+DUMP_SECTION(network_describe)

@@ -331,6 +331,22 @@ void net_ns_release(const char *cid)
 	}
 }
 
+void net_ns_describe(struct printbuf *pb)
+{
+	size_t count = 0;
+
+	for (struct net_ns *n = table; n; n = n->next)
+		count++;
+	sprintbuf(pb, "network namespaces: %zu\n", count);
+	for (struct net_ns *n = table; n; n = n->next) {
+		sprintbuf(pb, "  %s owner=%s pid=%d\n", n->id, n->owner ? n->owner_cid : "-",
+			  (int)n->owner);
+		for (struct net_entry *e = n->nics; e; e = e->next)
+			sprintbuf(pb, "    NIC %s ifname=%s ips=%zu routes=%zu\n", e->nic.id,
+				  e->nic.ifname, e->nic.n_ips, e->nic.n_routes);
+	}
+}
+
 /* ---- DNS ---------------------------------------------------------------------- */
 
 static bool listed(const char *const *list, size_t n, const char *s)

@@ -15,6 +15,7 @@
 #ifndef GCS_NETWORK_H
 #define GCS_NETWORK_H
 
+#include <json-c/printbuf.h>
 #include <net/if.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -89,6 +90,8 @@ int net_ns_claim(const char *ns, const char *cid, pid_t pid, struct error *err);
 /* The container is gone: its namespaces lose their owner, and are
  * forgotten when they have no NICs left. */
 void net_ns_release(const char *cid);
+/* The table, for DumpStacks. */
+void net_ns_describe(struct printbuf *pb);
 
 /* resolv.conf content of a set of NICs: search domains (at most
  * OCI_MAX_DNS_SEARCH, duplicates dropped) and servers, pointing into

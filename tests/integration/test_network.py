@@ -202,6 +202,8 @@ def test_duplicate_add_fails_and_remove_is_tolerant(net):
     nic = NIC.replace("B00", "B02")
     plug(sysfs, nic, "eth9")
     assert modify(host, "Add", head_adapter(nic=nic)).result == 0
+    stacks = host.request(Msg.DUMP_STACKS, NULL_GUID).json["GuestStacks"]
+    assert f"NIC {nic.lower()} ifname=eth9" in stacks, stacks
     r = modify(host, "Add", head_adapter(nic=nic.lower()))
     assert r.result != 0 and nic.lower() in r.json["ErrorMessage"], r.json
     assert modify(host, "Remove", {"NamespaceID": NS, "ID": nic}).result == 0
@@ -209,6 +211,8 @@ def test_duplicate_add_fails_and_remove_is_tolerant(net):
     assert modify(host, "Remove", {"NamespaceID": "0000-1111", "ID": nic}).result == 0
     assert modify(host, "Add", head_adapter(nic=nic)).result == 0
     assert modify(host, "Remove", {"NamespaceID": NS, "ID": nic}).result == 0
+    stacks = host.request(Msg.DUMP_STACKS, NULL_GUID).json["GuestStacks"]
+    assert "network namespaces: 0" in stacks, stacks
 
 
 def test_nic_that_never_appears_times_out_naming_it(net):
@@ -230,3 +234,24 @@ def test_cri_sandbox_needs_a_namespace_unless_told_to_skip(net):
     assert r.result == HR.INVALID_ARG, r.json
     assert "networkNamespace" in r.json["ErrorMessage"]
     assert "sb9" not in host.env.runc_containers()
+
+
+def test_gateway_outside_the_subnet_is_reached_on_the_link(net):
+    host, sysfs, pairs = net
+    ns, nic = NS.replace("A00", "A04"), NIC.replace("B00", "B04")
+    v = Veth("d")
+    pairs.append(v)
+    plug(sysfs, nic, v.inner)
+    adapter = v011_adapter(ns, nic)
+    adapter.update(IPAddress=f"{SUBNET}.4", PrefixLength=32)  # the gateway is off-subnet
+    assert modify(host, "Add", adapter).result == 0
+    c = netns_container(host, "net4", ns, "ip route; echo ready; exec sleep 300")
+    r = c.create()
+    assert r.result == 0, r.json
+    p = c.start(stdout=True)
+    out = read_until(p.stdout, b"ready\n").decode()
+    assert f"default via {SUBNET}.1 dev {v.inner}" in out, out
+    assert f"{SUBNET}.1 dev {v.inner}" in out.replace(f"default via {SUBNET}.1", ""), out
+    assert ping(f"{SUBNET}.4").returncode == 0
+    stop(host, c, p)
+    assert modify(host, "Remove", {"NamespaceID": ns, "ID": nic}).result == 0
