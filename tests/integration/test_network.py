@@ -255,3 +255,19 @@ def test_gateway_outside_the_subnet_is_reached_on_the_link(net):
     assert ping(f"{SUBNET}.4").returncode == 0
     stop(host, c, p)
     assert modify(host, "Remove", {"NamespaceID": ns, "ID": nic}).result == 0
+
+
+def test_move_of_an_interface_that_is_not_there_fails_clearly(net):
+    host, sysfs, _ = net
+    ns, nic = NS.replace("A00", "A05"), NIC.replace("B00", "B05")
+    plug(sysfs, nic, "lcnnosuch0")
+    c = netns_container(host, "net5", ns, "echo ready; exec sleep 300")
+    assert c.create().result == 0
+    p = c.start(stdout=True)
+    read_until(p.stdout, b"ready\n")
+    r = modify(host, "Add", head_adapter(ns=ns, nic=nic))
+    assert r.result != 0
+    msg = r.json["ErrorMessage"]
+    assert nic.lower() in msg and "lcnnosuch0" in msg, msg
+    stop(host, c, p)
+    assert modify(host, "Remove", {"NamespaceID": ns, "ID": nic}).result == 0

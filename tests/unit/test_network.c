@@ -310,3 +310,28 @@ TEST(resolve_waits_for_the_interface_and_times_out_naming_the_id)
 	snprintf(path, sizeof(path), "rm -rf %s", dir);
 	CHECK(system(path) == 0);
 }
+
+TEST(resolve_vpci_assigned_and_refuse_two_interfaces)
+{
+	char dir[] = "/tmp/lcow-net-XXXXXX", cmd[512];
+	struct net_nic n = {.id = "cccc-dddd", .vpci_assigned = true};
+	struct error e;
+
+	CHECK(mkdtemp(dir));
+	CHECK(net_nic_resolve(&n, dir, 30, &e) == -ETIMEDOUT);
+	snprintf(cmd, sizeof(cmd),
+		 "mkdir -p %s/bus/vmbus/devices/cccc-dddd/pci1a2b:00/1a2b:00:00.0/net/enp0s1", dir);
+	CHECK(system(cmd) == 0);
+	CHECK_OK(net_nic_resolve(&n, dir, 30, &e));
+	CHECK_STREQ(n.ifname, "enp0s1");
+	n.vpci_assigned = false;
+	snprintf(cmd, sizeof(cmd),
+		 "mkdir -p %s/bus/vmbus/devices/cccc-dddd/net/eth1 "
+		 "%s/bus/vmbus/devices/cccc-dddd/net/eth2",
+		 dir, dir);
+	CHECK(system(cmd) == 0);
+	CHECK(net_nic_resolve(&n, dir, 30, &e) == -EEXIST);
+	CHECK(strstr(e.msg, "cccc-dddd") && strstr(e.msg, "more than one"));
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	CHECK(system(cmd) == 0);
+}
