@@ -243,10 +243,7 @@ static void create_done(struct loop *l, int rc, const struct error *jerr, void *
 	struct request *req = j->req;
 	struct error err;
 
-	if (jerr)
-		err = *jerr;
-	else
-		error_clear(&err);
+	error_copy(&err, jerr);
 	if (req)
 		request_on_cancel(req, NULL, NULL);
 	if (rc == 0 && !req)

@@ -56,10 +56,7 @@ static void kill_done(struct loop *l, int rc, const struct error *jerr, void *da
 	struct container *c = j->c;
 	struct error err;
 
-	if (jerr)
-		err = *jerr;
-	else
-		error_clear(&err);
+	error_copy(&err, jerr);
 	if (j->req)
 		request_on_cancel(j->req, NULL, NULL);
 	c->kills_in_flight--;
@@ -177,10 +174,7 @@ static void delete_done(struct loop *l, int rc, const struct error *jerr, void *
 	struct container *c = j->c;
 	struct error err;
 
-	if (jerr)
-		err = *jerr;
-	else
-		error_clear(&err);
+	error_copy(&err, jerr);
 	if (j->req)
 		request_on_cancel(j->req, NULL, NULL);
 	log_fields(rc < 0 ? LOG_WARN : LOG_INFO, LOG_FIELDS(LOG_STR("cid", c->id)),

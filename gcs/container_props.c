@@ -95,10 +95,7 @@ static void props_done(struct loop *l, int rc, const struct error *jerr, void *d
 	Gcs__Properties props = GCS__PROPERTIES__INIT;
 	struct error err;
 
-	if (jerr)
-		err = *jerr;
-	else
-		error_clear(&err);
+	error_copy(&err, jerr);
 	if (!j->req)
 		goto out;
 	request_on_cancel(j->req, NULL, NULL);
@@ -185,10 +182,7 @@ static void update_done(struct loop *l, int rc, const struct error *jerr, void *
 	struct update_job *j = data;
 	struct error err;
 
-	if (jerr)
-		err = *jerr;
-	else
-		error_clear(&err);
+	error_copy(&err, jerr);
 	if (j->req) {
 		request_on_cancel(j->req, NULL, NULL);
 		if (rc < 0) {

@@ -152,10 +152,7 @@ static void start_done(struct loop *l, int rc, const struct error *jerr, void *d
 	struct request *req = j->req;
 	struct error err;
 
-	if (jerr)
-		err = *jerr;
-	else
-		error_clear(&err);
+	error_copy(&err, jerr);
 	if (req)
 		request_on_cancel(req, NULL, NULL);
 	if (c->in_table && c->state == CONTAINER_STARTING)
@@ -248,10 +245,7 @@ static void exec_done(struct loop *l, int rc, const struct error *jerr, void *da
 	struct cproc *p = NULL;
 	struct error err;
 
-	if (jerr)
-		err = *jerr;
-	else
-		error_clear(&err);
+	error_copy(&err, jerr);
 	if (req)
 		request_on_cancel(req, NULL, NULL);
 	if (rc == 0 && (!req || !c->in_table))

@@ -67,10 +67,7 @@ static void exec_done(struct loop *l, int rc, const struct error *jerr, void *da
 	struct request *req = job->req;
 	struct error err;
 
-	if (jerr)
-		err = *jerr;
-	else
-		error_clear(&err);
+	error_copy(&err, jerr);
 
 	if (!req) {
 		/* Nobody will ever learn the pid: do not leave it running. */

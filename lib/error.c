@@ -60,3 +60,11 @@ void error_clear(struct error *e)
 	e->errnum = 0;
 	e->msg[0] = '\0';
 }
+
+void error_copy(struct error *dst, const struct error *src)
+{
+	if (src)
+		*dst = *src;
+	else
+		error_clear(dst);
+}

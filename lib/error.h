@@ -42,4 +42,7 @@ int error_prefix(struct error *e, const char *fmt, ...) __attribute__((format(pr
 
 void error_clear(struct error *e);
 
+/* *dst = *src, or a cleared error when src is NULL (a job that succeeded). */
+void error_copy(struct error *dst, const struct error *src);
+
 #endif
