@@ -271,3 +271,50 @@ def test_move_of_an_interface_that_is_not_there_fails_clearly(net):
     assert nic.lower() in msg and "lcnnosuch0" in msg, msg
     stop(host, c, p)
     assert modify(host, "Remove", {"NamespaceID": ns, "ID": nic}).result == 0
+
+
+def test_a_create_failing_after_runc_frees_its_id_before_the_reply(net):
+    # runc made the container, then moving its NIC failed: by the time the
+    # host reads the error, runc has no such container, so a retry with the
+    # same id fails for the same reason, not "already exists"; once the NIC
+    # exists the retry works.
+    host, sysfs, pairs = net
+    ns, nic = NS.replace("A00", "A06"), NIC.replace("B00", "B06")
+    v = Veth("f")
+    pairs.append(v)
+    plug(sysfs, nic, v.inner + "x")
+    assert modify(host, "Add", head_adapter(ns=ns, nic=nic)).result == 0
+    c = netns_container(host, "net6", ns, "echo ready; exec sleep 300")
+    for _ in range(2):
+        r = c.create()
+        assert r.result == HR.E_FAIL, r.json
+        assert v.inner + "x" in r.error and "already exists" not in r.error, r.error
+        assert "net6" not in host.env.runc_containers()
+    assert modify(host, "Remove", {"NamespaceID": ns, "ID": nic}).result == 0
+    os.rmdir(os.path.join(sysfs, "bus/vmbus/devices", nic.lower(), "net", v.inner + "x"))
+    plug(sysfs, nic, v.inner)
+    assert modify(host, "Add", head_adapter(ns=ns, nic=nic)).result == 0
+    assert c.create().result == 0
+    p = c.start(stdout=True)
+    read_until(p.stdout, b"ready\n")
+    stop(host, c, p)
+    assert modify(host, "Remove", {"NamespaceID": ns, "ID": nic}).result == 0
+
+
+def test_a_namespace_claimed_twice_fails_the_second_create_cleanly(net):
+    # The claim fails on the loop thread, after runc create: the container
+    # runc made is deleted before the error goes out.
+    host, _, _ = net
+    ns = NS.replace("A00", "A08")
+    a = netns_container(host, "neta", ns, "echo ready; exec sleep 300")
+    assert a.create().result == 0
+    b = netns_container(host, "netb", ns, "true")
+    r = b.create()
+    assert r.result == HR.INVALID_STATE and "already used by container neta" in r.error, r.json
+    assert "netb" not in host.env.runc_containers()
+    p = a.start(stdout=True)
+    read_until(p.stdout, b"ready\n")
+    stop(host, a, p)
+    r = b.create()
+    assert r.result == 0, r.json
+    assert b.delete().result == 0
