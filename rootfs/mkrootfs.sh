@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # mkrootfs.sh STAGE [--bin FILE]... [--runc FILE] [--busybox FILE]
-#             [--name NAME] [--commit C] [--branch B]
+#             [--modules DIR] [--name NAME] [--commit C] [--branch B]
 #
 # Lays out the guest root file system in the directory STAGE (emptied first):
 #   /init                  the `init` binary (PID 1)
@@ -8,6 +8,8 @@
 #   /usr/bin/runc          Debian's runc, with exactly the shared libraries
 #                          ldd names and the dynamic loader, at their paths
 #   /bin/busybox + links   only with --busybox (the DEBUG=1 console shell)
+#   /lib/modules/<release> only with --modules: DIR/lib/modules/* as is (the
+#                          .ko files and depmod's index; /init loads from it)
 #   the directories init mounts on, /etc from rootfs/skel, /etc/os-release,
 #   and hcsshim-style /info provenance files.
 # Every entry gets the mtime SOURCE_DATE_EPOCH (else 0) so archives of the
@@ -17,12 +19,13 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 stage=$1
 shift
-bins=() runc="" busybox="" name=lcow-guest commit=unknown branch=unknown
+bins=() runc="" busybox="" modules="" name=lcow-guest commit=unknown branch=unknown
 while [ $# -gt 0 ]; do
 	case $1 in
 	--bin) bins+=("$2") ;;
 	--runc) runc=$2 ;;
 	--busybox) busybox=$2 ;;
+	--modules) modules=$2 ;;
 	--name) name=$2 ;;
 	--commit) commit=$2 ;;
 	--branch) branch=$2 ;;
@@ -66,6 +69,13 @@ if [ -n "$runc" ]; then
 		cp -L "$lib" ".$lib"
 		chmod 0755 ".$lib"
 	done
+fi
+
+# Kernel modules, for the kernel this image goes with.
+if [ -n "$modules" ]; then
+	install -d -m 0755 lib/modules
+	cp -R "$modules/lib/modules/." lib/modules/
+	chmod -R u=rwX,go=rX lib/modules
 fi
 
 # Debug console: busybox and one symlink per applet, never over a real file.
