@@ -1,9 +1,13 @@
 # The guest kernel (issue 8): Debian's linux-source-6.1, tinyconfig plus
-# kernel-config/lcow.config, everything built in, no modules.
+# kernel-config/lcow.config, everything built in but the virtio vsock
+# transport, a module (issue 12) that /init loads under QEMU only.
 #
 #   make kernel                      build (or take from the cache) and put
 #                                    out/kernel (EFI-stub bzImage), out/vmlinux
-#                                    (uncompressed, stripped) and out/kernel.config
+#                                    (uncompressed, stripped), out/kernel.config
+#                                    and out/modules/lib/modules/<release>/
+#                                    (the .ko files, stripped, with depmod's
+#                                    modules.dep, modules.alias, ...)
 #   make kernel KERNEL=bzImage [VMLINUX=vmlinux] [MODULES=dir]
 #                                    use a vendor kernel instead; without
 #                                    VMLINUX it is unpacked from the bzImage;
