@@ -258,6 +258,42 @@ def test_boot_vmlinux_reports_every_fragment_option():
     assert_powered_off(run)
 
 
+def test_vendor_kernel_modules(tmp_path):
+    """make image KERNEL=… MODULES=dir: dir/lib/modules/<release> (release
+    from the bzImage) becomes out/modules, indexed by depmod when a package
+    shipped it without modules.dep; a dir without that release is refused
+    before out/ changes; without MODULES= no modules are left in out/."""
+    script = os.path.join(TOP, "kernel-config", "vendor-kernel.py")
+    release = kernel_release(image("kernel"))
+    vendor = tmp_path / "vendor"
+    shutil.copytree(image("modules"), vendor, symlinks=True)
+    tree = vendor / "lib" / "modules" / release
+    for f in os.listdir(tree):
+        if f.startswith("modules."):
+            os.unlink(tree / f)
+    os.symlink("/usr/src/nowhere", tree / "build")
+    out = tmp_path / "out"
+    r = subprocess.run([sys.executable, script, image("kernel"), str(out), "--modules",
+                        str(vendor)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    got = out / "modules" / "lib" / "modules" / release
+    assert (got / VSOCK_KO).read_bytes() == (tree / VSOCK_KO).read_bytes()
+    assert f"{VSOCK_KO}: {VSOCK_COMMON_KO}" in (got / "modules.dep").read_text()
+    assert "vmw_vsock_virtio_transport" in (got / "modules.alias").read_text()
+    assert not os.path.lexists(got / "build")
+
+    r = subprocess.run([sys.executable, script, image("kernel"), str(out), "--modules",
+                        str(tmp_path)], capture_output=True, text=True)
+    assert r.returncode != 0 and f"lib/modules/{release}" in r.stderr, r.stderr
+    assert (got / VSOCK_KO).exists(), "a refused MODULES= changed out/"
+
+    r = subprocess.run([sys.executable, script, image("kernel"), str(out)],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert not (out / "modules").exists()
+    assert "CONFIG_MODULES=y but no MODULES=" in r.stderr
+
+
 @pytest.mark.parametrize("kernel", ["kernel", "vmlinux"])
 def test_boot_release_initrd_runs_debian_runc(kernel):
     """The release initrd (no busybox): init execs runc, whose shared
