@@ -147,8 +147,18 @@ def test_host_closes_midstream(vm_factory):
 
 
 def test_64_concurrent_connections(vm_factory):
+    # Each server thread echoes only once all 64 are accepted, so the 64
+    # streams are open at both ends at once by construction: without the
+    # barrier a loaded machine may accept the last ones after the first have
+    # finished, and the count would measure thread scheduling instead.
+    everyone = threading.Barrier(64, timeout=60)
+
+    def echo_together(conn):
+        everyone.wait()
+        return echo(conn)
+
     vm = vm_factory("echo 5008 64 %d" % (256 * 1024))
-    srv = vm.serve(5008, echo)
+    srv = vm.serve(5008, echo_together)
     vm.start()
     _, f = vm.wait_for(r"^echo port=5008 opened=", 60)
     assert f["opened"] == "64"
