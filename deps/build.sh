@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Builds static musl archives of protobuf-c (runtime), json-c, libseccomp,
 # libcap and libext2fs + libcom_err from the Debian source packages pinned in
-# deps/versions, into <dir>/musl/{include,lib}. Each package has its own stamp
-# (name + version), so only what changed is rebuilt. Debian's own .a files are
-# glibc builds and cannot be linked with musl, hence this script.
+# deps/versions, into <dir>/musl/{include,lib}, plus one program for the
+# image: a static mke2fs (<dir>/musl/sbin/mke2fs, from the same e2fsprogs).
+# Each package has its own stamp: name + version + a hash of its recipe, so
+# only what changed is rebuilt, and a changed recipe rebuilds its package in
+# a tree that already has build/deps. Debian's own .a files are glibc builds
+# and cannot be linked with musl, hence this script.
 set -euo pipefail
 # Build hermetically: variables a calling make passes down (MAKEFLAGS and its
 # command-line overrides such as DEBUG=0) change how these libraries build.
@@ -92,11 +95,27 @@ build_e2fsprogs() {
 		--disable-defrag --disable-tdb >build.log 2>&1
 	make -j"$jobs" libs >>build.log 2>&1
 	make install-libs >>build.log 2>&1
+	# mkfs.ext4 for the image: hosts exec it as a UVM process to make
+	# scratch disks (hcsshim's internal/lcow/scratch.go). The .static
+	# target links every e2fsprogs library statically; with no
+	# /etc/mke2fs.conf it uses the profile compiled in from
+	# misc/mke2fs.conf.in (Debian's defaults).
+	make -j"$jobs" -C misc mke2fs.static >>build.log 2>&1
+	install -D -m 0755 misc/mke2fs.static "$prefix/sbin/mke2fs"
+}
+
+# recipe_hash <package>: what its build depends on besides the version: the
+# build function and the flags every package is built with.
+recipe_hash() {
+	{
+		declare -f "build_${1//-/_}"
+		printf '%s\n' "$CC" "$CFLAGS" "$CPPFLAGS"
+	} | sha256sum | cut -c1-12
 }
 
 while read -r pkg ver; do
 	case "$pkg" in '' | \#*) continue ;; esac
-	stamp=$prefix/.stamp-$pkg-${ver//[:~]/_}
+	stamp=$prefix/.stamp-$pkg-${ver//[:~]/_}-$(recipe_hash "$pkg")
 	[ -f "$stamp" ] && continue
 	log "building $pkg $ver (static musl)"
 	rm -f "$prefix"/.stamp-"$pkg"-*

@@ -61,6 +61,14 @@ int child_setup_stdio(const int fds[3])
 	return 0;
 }
 
+void child_close_range(unsigned lo, unsigned hi, int maxfd)
+{
+	if (syscall(SYS_close_range, lo, hi, 0) == 0)
+		return;
+	for (unsigned fd = lo; fd <= hi && fd < (unsigned)maxfd; fd++)
+		close((int)fd);
+}
+
 void child_fd_limit_raise(void)
 {
 	struct rlimit lim;

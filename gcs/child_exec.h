@@ -18,6 +18,10 @@ void child_restore_fd_limit(void);
  * or -1 with errno set. */
 int child_setup_stdio(const int fds[3]);
 
+/* Closes fds lo..hi (close_range, or one by one below maxfd where the
+ * kernel lacks it). */
+void child_close_range(unsigned lo, unsigned hi, int maxfd);
+
 /* In the gcs itself (loop thread, before the first fork): raises the soft
  * RLIMIT_NOFILE to the hard limit, since every relayed stream costs the gcs
  * two fds (200 processes with three streams need 1200; the kernel's default

@@ -5,10 +5,12 @@
  * that a duplicate or a request for the id while it is created gets the
  * right error) and takes the result.
  *
- * A failed Create leaves no container behind: runc_create() deletes what
- * runc made, a pod cgroup made for it is removed, the id is forgotten and no
- * notification is ever sent for it. Files written into the bundle stay: the
- * bundle is the host's (its scratch disk in the VM). */
+ * A failed Create leaves no container behind, and its id is free for a retry
+ * by the time the host reads the error: the runc container (if runc made
+ * one) is deleted and a pod cgroup made for it removed before the reply, the
+ * id is forgotten and no notification is ever sent for it. Files written
+ * into the bundle stay: the bundle is the host's (its scratch disk in the
+ * VM). */
 #include "container.h"
 
 #include <errno.h>
@@ -50,6 +52,7 @@ struct create_job {
 	size_t n_nics;
 	struct net_dns_store dns_store;
 	struct oci_dns dns;
+	struct error failure; /* why it failed, replied once undone */
 };
 
 static void create_job_free(struct create_job *j)
@@ -111,6 +114,22 @@ static int write_spec(struct create_job *j, struct error *err)
 	return oci_json_write(path, j->spec, err);
 }
 
+/* Undoes what a failed create made, the runc container first (its init is
+ * in the pod cgroup). Worker thread. */
+static void undo(struct create_job *j)
+{
+	struct error e;
+
+	if (j->proc.pid > 0 && runc_delete(container_runc(), j->id, true, &e) < 0)
+		log_fields(LOG_WARN, LOG_FIELDS(LOG_STR("cid", j->id)),
+			   "runc delete of a failed create: %s", e.msg);
+	j->proc.pid = 0;
+	if (j->pod_created && cgroup_pod_remove(j->cg, j->id, &e) < 0)
+		log_fields(LOG_WARN, LOG_FIELDS(LOG_STR("cid", j->id)),
+			   "create failed, and its pod cgroup stays: %s", e.msg);
+	j->pod_created = false;
+}
+
 /* Worker thread. */
 static int create_run(void *data, struct error *err)
 {
@@ -135,8 +154,7 @@ static int create_run(void *data, struct error *err)
 	for (size_t i = 0; rc == 0 && i < j->n_nics; i++)
 		rc = net_nic_move_configure(&j->nics[i], j->proc.pid, err);
 	if (rc < 0) {
-		if (j->pod_created && cgroup_pod_remove(j->cg, j->id, &e) < 0)
-			log_warn("create %s failed, and its pod cgroup stays: %s", j->id, e.msg);
+		undo(j);
 		return rc;
 	}
 	if (j->prep.terminal)
@@ -182,30 +200,46 @@ static int adopt(struct create_job *j, struct error *err)
 	return 0;
 }
 
-/* runc created a container the host will never hear of. */
-static int discard_run(void *data, struct error *err)
+static void create_cancel(struct request *req, void *data)
 {
-	return runc_delete(container_runc(), data, true, err);
+	struct create_job *j = data;
+
+	j->req = NULL;
 }
 
-static void discard_done(struct loop *l, int rc, const struct error *err, void *data)
+static void finish(struct create_job *j)
 {
-	if (rc < 0 && rc != -ECANCELED)
-		log_fields(LOG_WARN, LOG_FIELDS(LOG_STR("cid", (char *)data)),
-			   "runc delete of a failed create: %s", err ? err->msg : "?");
-	free(data);
+	if (j->req)
+		request_fail(j->req, &j->failure);
+	create_job_free(j);
 }
 
-static void discard(struct loop *l, const char *id)
+static int undo_run(void *data, struct error *err)
 {
-	char *copy = strdup(id);
+	undo(data);
+	return 0;
+}
+
+static void undo_done(struct loop *l, int rc, const struct error *err, void *data)
+{
+	finish(data);
+}
+
+/* A create that failed on the loop thread, after runc made the container:
+ * the error is replied once the container is gone, so that a retry with the
+ * same id finds it free in runc too. */
+static void fail_after_runc(struct loop *l, struct create_job *j)
+{
 	struct error err;
 
-	if (!copy || loop_job(l, discard_run, discard_done, copy, &err) < 0) {
-		log_fields(LOG_WARN, LOG_FIELDS(LOG_STR("cid", id)),
-			   "a failed create's container stays in runc");
-		free(copy);
+	if (loop_job(l, undo_run, undo_done, j, &err) == 0) {
+		if (j->req)
+			request_on_cancel(j->req, create_cancel, j);
+		return;
 	}
+	log_fields(LOG_WARN, LOG_FIELDS(LOG_STR("cid", j->id)),
+		   "a failed create's container stays in runc: %s", err.msg);
+	finish(j);
 }
 
 /* The container owns its namespace from now on; NICs added while it was
@@ -238,6 +272,7 @@ static int claim_network(struct loop *l, struct create_job *j, struct error *err
 
 static void create_done(struct loop *l, int rc, const struct error *jerr, void *data)
 {
+	Gcs__ContainerCreateResponse resp = GCS__CONTAINER_CREATE_RESPONSE__INIT;
 	struct create_job *j = data;
 	struct container *c = j->c;
 	struct request *req = j->req;
@@ -256,30 +291,23 @@ static void create_done(struct loop *l, int rc, const struct error *jerr, void *
 		log_fields(LOG_INFO, LOG_FIELDS(LOG_STR("cid", c->id)), "create failed: %s",
 			   err.msg);
 		container_forget(c);
-		if (j->proc.pid > 0)
-			discard(l, j->id);
-		if (req)
-			request_fail(req, &err);
-	} else {
-		Gcs__ContainerCreateResponse resp = GCS__CONTAINER_CREATE_RESPONSE__INIT;
-
-		log_fields(LOG_INFO,
-			   LOG_FIELDS(LOG_STR("cid", c->id), LOG_INT("pid", c->init->pid),
-				      LOG_STR("cgroup", c->prep.cgroups_path),
-				      LOG_BOOL("terminal", c->prep.terminal),
-				      LOG_UINT("ms", loop_now_ms() - c->created_ms)),
-			   "container created");
-		request_reply(req, &resp.base);
+		container_put(c);
+		j->failure = err;
+		if (j->proc.pid > 0 || j->pod_created)
+			fail_after_runc(l, j);
+		else
+			finish(j);
+		return;
 	}
+	log_fields(LOG_INFO,
+		   LOG_FIELDS(LOG_STR("cid", c->id), LOG_INT("pid", c->init->pid),
+			      LOG_STR("cgroup", c->prep.cgroups_path),
+			      LOG_BOOL("terminal", c->prep.terminal),
+			      LOG_UINT("ms", loop_now_ms() - c->created_ms)),
+		   "container created");
+	request_reply(req, &resp.base);
 	container_put(c);
 	create_job_free(j);
-}
-
-static void create_cancel(struct request *req, void *data)
-{
-	struct create_job *j = data;
-
-	j->req = NULL;
 }
 
 static int check_schema(const Gcs__VMHostedContainerSettingsV2 *cfg, struct error *err)

@@ -219,7 +219,9 @@ static int call_handler(struct request_priv *rp, struct error *err)
 		return rc;
 	req->msg = msg;
 	rp->handler = h->name;
-	rc = h->fn(req, err);
+	rc = handler_run_gates(req, err);
+	if (rc == 0)
+		rc = h->fn(req, err);
 	if (rc < 0 && !err->msg[0])
 		error_set(err, err->kind, -rc, "%s failed", msg_name(req->type));
 	return rc;

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "dir_beneath.h"
 
 /* Lexical clean-up: collapses "//" and "/./", refuses "..". */
 static int normalise(const char *in, char *out, size_t size)
@@ -185,9 +186,7 @@ static int mkdirs_trusted(const char *path, mode_t mode, struct error *e)
 
 int guest_path_mkdirs(const struct guest_path *gp, mode_t mode, bool *created, struct error *e)
 {
-	char root[PATH_MAX], comp[NAME_MAX + 1];
-	_cleanup_close_ int dirfd = -1;
-	const char *p = gp->path + gp->root_len;
+	char root[PATH_MAX];
 	int r;
 
 	*created = false;
@@ -195,31 +194,6 @@ int guest_path_mkdirs(const struct guest_path *gp, mode_t mode, bool *created, s
 	root[gp->root_len] = '\0';
 	if (gp->root_len && (r = mkdirs_trusted(root, mode, e)) < 0)
 		return r;
-	dirfd = open(gp->root_len ? root : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dirfd < 0)
-		return error_errno(e, errno, "open %s", gp->root_len ? root : "/");
-
-	while (*p == '/') {
-		const char *end = strchrnul(p + 1, '/');
-		size_t len = (size_t)(end - p - 1);
-		int fd;
-
-		if (len > NAME_MAX)
-			return error_set(e, ERR_INVALID_ARG, ENAMETOOLONG, "%s: component too long",
-					 gp->path);
-		memcpy(comp, p + 1, len);
-		comp[len] = '\0';
-		if (mkdirat(dirfd, comp, mode) == 0)
-			*created = *end == '\0';
-		else if (errno != EEXIST)
-			return error_errno(e, errno, "mkdir %.*s", (int)(end - gp->path), gp->path);
-		/* O_NOFOLLOW: a symlink planted since the check fails here. */
-		fd = openat(dirfd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd < 0)
-			return error_errno(e, errno, "open %.*s", (int)(end - gp->path), gp->path);
-		close(dirfd);
-		dirfd = fd;
-		p = end;
-	}
-	return 0;
+	return dir_mkdirs_beneath(gp->root_len ? root : "/", gp->path + gp->root_len, mode, 0,
+				  created, e);
 }

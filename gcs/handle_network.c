@@ -186,3 +186,10 @@ static void network_describe(struct gcs *g, struct printbuf *pb)
 	net_ns_describe(pb);
 }
 DUMP_SECTION(network_describe)
+
+static int network_startup(struct gcs *g, struct error *err)
+{
+	net_dhcp_init(g->loop);
+	return 0;
+}
+STARTUP_HOOK(network_startup)

@@ -12,6 +12,7 @@
 #define MAX_MODIFY_HANDLERS 32
 #define MAX_DUMP_SECTIONS 16
 #define MAX_STARTUP_HOOKS 8
+#define MAX_REQUEST_GATES 4
 
 static struct {
 	const struct handler *handlers[MAX_HANDLERS];
@@ -26,6 +27,8 @@ static struct {
 		const char *name;
 	} startup[MAX_STARTUP_HOOKS];
 	size_t n_startup;
+	request_gate_fn gates[MAX_REQUEST_GATES];
+	size_t n_gates;
 	char conflict[256]; /* first problem found, reported by the check */
 } table;
 
@@ -91,6 +94,26 @@ void startup_hook_register(startup_fn fn, const char *name)
 	table.startup[table.n_startup].fn = fn;
 	table.startup[table.n_startup].name = name;
 	table.n_startup++;
+}
+
+void request_gate_register(request_gate_fn fn)
+{
+	if (table.n_gates == MAX_REQUEST_GATES) {
+		conflict("request gates full", "", "MAX_REQUEST_GATES");
+		return;
+	}
+	table.gates[table.n_gates++] = fn;
+}
+
+int handler_run_gates(const struct request *req, struct error *err)
+{
+	for (size_t i = 0; i < table.n_gates; i++) {
+		int rc = table.gates[i](req, err);
+
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
 }
 
 int handler_run_startup(struct gcs *g, struct error *err)

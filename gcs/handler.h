@@ -34,6 +34,9 @@
  *                           thread, after the loop and the bridge exist and
  *                           before the bridge dials (cgroups, timers); an
  *                           error stops the gcs
+ *   REQUEST_GATE(fn)        fn(req, err) runs before every handler, with the
+ *                           body decoded; an error refuses the request (the
+ *                           initial security-policy stance)
  *
  * Registration happens in constructors, so the gcs binary links every gcs
  * object file (gcs/gcs.mk), not an archive. */
@@ -66,6 +69,7 @@ typedef void (*dump_fn)(struct gcs *g, struct printbuf *pb);
 typedef int (*uvm_process_list_fn)(struct gcs *g, struct arena *a, uint32_t **pids, size_t *n,
 				   struct error *err);
 typedef int (*startup_fn)(struct gcs *g, struct error *err);
+typedef int (*request_gate_fn)(const struct request *req, struct error *err);
 
 struct handler {
 	uint32_t type;
@@ -87,6 +91,7 @@ void modify_handler_register(const struct modify_handler *h);
 void dump_section_register(dump_fn fn);
 void uvm_process_list_register(uvm_process_list_fn fn);
 void startup_hook_register(startup_fn fn, const char *name);
+void request_gate_register(request_gate_fn fn);
 
 /* Fails when two registrations collided or a table overflowed (checked once
  * at start-up; the gcs refuses to run with an ambiguous table). */
@@ -99,6 +104,8 @@ void handler_dump_sections(struct gcs *g, struct printbuf *pb);
 uvm_process_list_fn handler_uvm_process_list(void);
 /* Runs the STARTUP_HOOKs in registration order; stops at the first error. */
 int handler_run_startup(struct gcs *g, struct error *err);
+/* Runs the REQUEST_GATEs; the first that refuses the request decides. */
+int handler_run_gates(const struct request *req, struct error *err);
 
 enum handler_scope handler_scope_of(const char *container_id);
 const char *handler_scope_name(enum handler_scope scope);
@@ -144,6 +151,12 @@ const char *handler_scope_name(enum handler_scope scope);
 	__attribute__((constructor)) static void startup_reg_##fn_(void)                           \
 	{                                                                                          \
 		startup_hook_register(fn_, #fn_);                                                  \
+	}
+
+#define REQUEST_GATE(fn_)                                                                          \
+	__attribute__((constructor)) static void gate_reg_##fn_(void)                              \
+	{                                                                                          \
+		request_gate_register(fn_);                                                        \
 	}
 
 #endif

@@ -9,6 +9,7 @@
  *                      namespace table, DNS for resolv.conf
  *   network_netlink.c  rtnetlink messages over raw NETLINK_ROUTE sockets
  *   network_config.c   ifname lookup in sysfs, move + configure
+ *   network_dhcp.c     udhcpc for a NIC sent without addresses
  *
  * The table is loop-thread only; lookups in sysfs and netlink block and run
  * in jobs, on copies of the NICs. */
@@ -111,12 +112,23 @@ void net_dns_of(const struct net_nic *nics, size_t n, struct net_dns_store *stor
 int net_nic_resolve(struct net_nic *nic, const char *sysfs_root, unsigned timeout_ms,
 		    struct error *err);
 /* Link down, into the network namespace of pid, then there: MTU minus
- * EncapOverhead, link up, addresses, routes. */
+ * EncapOverhead, link up, addresses and routes, or DHCP when the NIC came
+ * without addresses. */
 int net_nic_move_configure(const struct net_nic *nic, pid_t pid, struct error *err);
+
+/* ---- network_dhcp.c (blocking: jobs only) ----------------------------------- */
+
+struct loop;
+/* At start-up: children are waited for through the loop's reaper.
+ * LCOW_UDHCPC_SCRIPT and LCOW_DHCP_TIMEOUT_MS (tests) replace the script
+ * path and the 30 s bound. */
+void net_dhcp_init(struct loop *l);
+/* Runs udhcpc for ifname in the calling thread's network namespace until
+ * it has a lease (0) or fails / times out (an error with its output). */
+int net_dhcp(const char *ifname, struct error *err);
 
 /* ---- handle_network.c ------------------------------------------------------ */
 
-struct loop;
 /* Moves and configures a NIC in a job; a failure is only logged. */
 int net_nic_configure_later(struct loop *l, const struct net_nic *nic, pid_t pid,
 			    struct error *err);

@@ -193,10 +193,7 @@ static int configure(const struct net_nic *nic, struct error *err)
 	if ((rc = nl_exec(fd, &m, "link up", err)) < 0)
 		return error_prefix(err, "%s", nic->ifname);
 	if (!nic->n_ips)
-		log_fields(LOG_WARN, LOG_FIELDS(LOG_STR("nic", nic->id)),
-			   "no IP configuration given and DHCP is not supported: %s is up "
-			   "without an address",
-			   nic->ifname);
+		return net_dhcp(nic->ifname, err);
 	for (size_t i = 0; i < nic->n_ips; i++) {
 		char a[64];
 

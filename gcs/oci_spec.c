@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "dir_beneath.h"
 #include "user_lookup.h"
 
 #define SANDBOX_PREFIX "sandbox://"
@@ -517,6 +518,7 @@ static int rewrite_source(const char *src, const struct oci_prepare_opts *o, cha
 	const char *sbroot = o->cls.kind == OCI_SANDBOX ? o->bundle : o->sandbox_root;
 	bool pod = o->cls.kind != OCI_STANDALONE;
 	char base[PATH_MAX];
+	const char *rel;
 	struct stat st;
 	int rc;
 
@@ -539,16 +541,21 @@ static int rewrite_source(const char *src, const struct oci_prepare_opts *o, cha
 				 "mount source %s needs a pod sandbox, %s is standalone", src,
 				 o->id);
 	if (has_prefix(src, SANDBOX_PREFIX)) {
+		rel = src + strlen(SANDBOX_PREFIX);
 		snprintf(base, sizeof(base), "%s/%s", sbroot, SANDBOX_MOUNTS_DIR);
-		return join_under(base, src + strlen(SANDBOX_PREFIX), out, size, e);
+	} else {
+		rel = src + strlen(SANDBOX_TMP_PREFIX);
+		snprintf(base, sizeof(base), "%s/%s", sbroot, SANDBOX_TMPFS_DIR);
 	}
-	snprintf(base, sizeof(base), "%s/%s", sbroot, SANDBOX_TMPFS_DIR);
-	rc = join_under(base, src + strlen(SANDBOX_TMP_PREFIX), out, size, e);
+	rc = join_under(base, rel, out, size, e);
 	if (rc < 0)
 		return rc;
-	rc = mkdir_p(out, 0777);
+	/* Missing sources are made, 0777 as the reference does, inside the
+	 * sandbox only: the volume is shared with workloads, which may have
+	 * planted symlinks in it. */
+	rc = dir_mkdirs_beneath(base, rel, 0777, DIR_BENEATH_FILE_OK, NULL, e);
 	if (rc < 0)
-		return error_errno(e, -rc, "create %s", out);
+		return error_prefix(e, "mount source %s", src);
 	return 0;
 }
 
@@ -796,24 +803,9 @@ out:
  * cannot use, so failures here are ignored. */
 static void make_cwd(const char *rootfs, const char *cwd)
 {
-	char buf[PATH_MAX];
-	int dirfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	struct error ignored;
 
-	snprintf(buf, sizeof(buf), "%s", cwd);
-	for (char *save = NULL, *c = strtok_r(buf, "/", &save); c && dirfd >= 0;
-	     c = strtok_r(NULL, "/", &save)) {
-		int next;
-
-		if (!strcmp(c, ".") || !strcmp(c, ".."))
-			break;
-		if (mkdirat(dirfd, c, 0755) < 0 && errno != EEXIST)
-			break;
-		next = openat(dirfd, c, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		close(dirfd);
-		dirfd = next;
-	}
-	if (dirfd >= 0)
-		close(dirfd);
+	dir_mkdirs_beneath(rootfs, cwd, 0755, 0, NULL, &ignored);
 }
 
 /* ---- prepare ------------------------------------------------------------- */

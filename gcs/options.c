@@ -135,13 +135,9 @@ void gcs_options_log(const struct gcs_options *o)
 			      LOG_STR("transport", o->transport)),
 		   "GCS options");
 	/* Accepted for command-line compatibility; their subsystems belong to
-	 * later work (the /gcs memory threshold log, time sync, security
-	 * policy). -root-mem-reserve-bytes is the containers' reserve. */
+	 * later work (the /gcs memory threshold log, time sync). -root-mem-reserve-bytes is the containers' reserve. */
 	log_info("not implemented yet, accepted and ignored: -gcs-mem-limit-bytes (the /gcs "
 		 "memory threshold log), chronyd time sync (so -disable-time-sync has no effect)");
-	if (strcmp(o->initial_policy_stance, "deny") == 0)
-		log_warn("-initial-policy-stance deny: security policy enforcement is not "
-			 "implemented; requests are not restricted");
 	if (!o->v4)
 		log_warn("-v4 not given: every request will be answered E_NOTIMPL");
 }

@@ -15,7 +15,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -104,14 +103,6 @@ static int read_from(int fd, off_t from, size_t max, char **out, size_t *len)
 	return 0;
 }
 
-static void close_fds(unsigned lo, unsigned hi, int maxfd)
-{
-	if (syscall(SYS_close_range, lo, hi, 0) == 0)
-		return;
-	for (unsigned fd = lo; fd <= hi && fd < (unsigned)maxfd; fd++)
-		close((int)fd);
-}
-
 /* In the child, between fork and exec: async-signal-safe calls only. */
 static void child(const int fds[3], const char *path, char *const argv[], int errfd, int maxfd)
 {
@@ -124,8 +115,8 @@ static void child(const int fds[3], const char *path, char *const argv[], int er
 	/* Only 0-2 may reach runc (errfd is CLOEXEC): a stray pipe end of
 	 * another container would keep its relay from ever seeing EOF. */
 	if (errfd > 3)
-		close_fds(3, (unsigned)errfd - 1, maxfd);
-	close_fds(errfd >= 3 ? (unsigned)errfd + 1 : 3, ~0U, maxfd);
+		child_close_range(3, (unsigned)errfd - 1, maxfd);
+	child_close_range(errfd >= 3 ? (unsigned)errfd + 1 : 3, ~0U, maxfd);
 	execve(path, argv, environ);
 fail:
 	if (errfd >= 0) {

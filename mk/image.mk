@@ -8,11 +8,13 @@
 #   lcow-efi.img         GPT disk, ESP with EFI/BOOT/BOOTX64.EFI = lcow.efi
 # and prints a size table. The rootfs holds /init and the other guest
 # binaries ($(BINARIES), always the static musl build), Debian's runc with its
-# libraries, and /info provenance. Scripts: rootfs/ (layout), mk/image/.
+# libraries, the static mke2fs (mkfs.ext4) from deps/, Debian's busybox-static
+# with its applets (sh, test, ls, udhcpc, ...: what hosts exec in the UVM),
+# and /info provenance. Scripts: rootfs/ (layout), mk/image/.
 #
-#   make image DEBUG=1     out/debug/: the same plus busybox-static and its
-#                          applets, and lcow.efi starts a console shell
-#                          (init -d /bin/sh) next to the GCS
+#   make image DEBUG=1     out/debug/: the same tree (named lcow-guest-debug),
+#                          but lcow.efi starts a console shell (init -d
+#                          /bin/sh) next to the GCS instead of taking entropy
 #   make check-image       builds both images and runs tests/integration/test_image.py
 #   make bench-image       boot times (QEMU launch → init's child) and sizes
 #   EFI_CMDLINE='…'        the command line baked into lcow.efi
@@ -33,6 +35,7 @@ IMAGE_BIN_DIR := $(TOP)/$(BUILD_DIR)/musl
 IMAGE_BINS = $(addprefix $(IMAGE_BIN_DIR)/,$(notdir $(BINARIES)))
 RUNC ?= $(firstword $(wildcard /usr/sbin/runc /usr/bin/runc))
 BUSYBOX ?= /bin/busybox
+MKE2FS ?= $(DEPS_MKE2FS)
 IMAGE_EPOCH := $(or $(SOURCE_DATE_EPOCH),$(shell git -C $(TOP) log -1 --format=%ct 2>/dev/null),0)
 # Provenance for /info and os-release (recursively expanded: git runs only
 # when an image is built).
@@ -51,13 +54,14 @@ endif
 
 # Built in a sub-make with BUILD=musl; a binary that fails to build is left
 # out with a warning (the image takes whatever exists), the rest goes on.
-image-binaries: $(BINARIES)
+# The deps build makes mke2fs.
+image-binaries: $(BINARIES) $(DEPS_STAMP)
 
 image: kernel
 	@$(MAKE) --no-print-directory -k BUILD=musl SANITIZE=0 image-binaries || \
 		echo "image: warning: some guest binaries failed to build" >&2
 	@IMAGE_DIR=$(IMAGE_DIR) KERNEL_DIR=$(IMAGE_OUT) BINS="$(IMAGE_BINS)" \
-		RUNC="$(RUNC)" BUSYBOX="$(if $(filter 1,$(DEBUG)),$(BUSYBOX))" \
+		RUNC="$(RUNC)" BUSYBOX="$(BUSYBOX)" MKE2FS="$(MKE2FS)" \
 		NAME=$(IMAGE_NAME) COMMIT="$(IMAGE_COMMIT)" BRANCH="$(IMAGE_BRANCH)" \
 		EFI_CMDLINE='$(EFI_CMDLINE)' SOURCE_DATE_EPOCH=$(IMAGE_EPOCH) \
 		bash $(TOP)/mk/image/build-image.sh
@@ -65,8 +69,9 @@ image: kernel
 image-debug:
 	@$(MAKE) --no-print-directory image DEBUG=1
 
-# `make check` needs both images: the tests boot the debug one (busybox
-# shell) and inspect the release one. Without a cached kernel this builds it.
+# `make check` needs both images: the tests boot the release one and the
+# debug lcow.efi (console shell), and inspect both. Without a cached kernel
+# this builds it.
 check: check-image-prereq
 .PHONY: check-image-prereq
 check-image-prereq:

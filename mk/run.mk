@@ -10,12 +10,15 @@
 #   make run KERNEL=bzImage    boot a vendor kernel instead of out/vmlinux
 #                              (it needs virtio-pci, vsock, virtio-scsi built in)
 RUN_KERNEL = $(or $(KERNEL),$(IMAGE_OUT)/vmlinux)
+# The image is rebuilt when a guest binary, mke2fs or the rootfs layout or
+# image scripts are newer than it.
 RUN_SCRIPT = $(MAKE) --no-print-directory run-vm
 
 .PHONY: run-image run-vm
 run-image:
 	@if [ ! -e $(IMAGE_OUT)/initrd.img ] || [ ! -e $(IMAGE_OUT)/vmlinux ] || \
-	    [ -n "$$(find $(IMAGE_BINS) -newer $(IMAGE_OUT)/initrd.img 2>/dev/null)" ]; then \
+	    [ -n "$$(find $(IMAGE_BINS) $(MKE2FS) $(TOP)/rootfs $(TOP)/mk/image \
+	        -newer $(IMAGE_OUT)/initrd.img 2>/dev/null)" ]; then \
 		echo "run: building the image (make image)"; \
 		$(MAKE) --no-print-directory image KERNEL= VMLINUX= DEBUG=0; \
 	else echo "run: $(IMAGE_OUT) is up to date with $(IMAGE_BIN_DIR)"; fi

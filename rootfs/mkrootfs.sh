@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# mkrootfs.sh STAGE [--bin FILE]... [--runc FILE] [--busybox FILE]
+# mkrootfs.sh STAGE [--bin FILE]... [--runc FILE] [--mke2fs FILE] [--busybox FILE]
 #             [--name NAME] [--commit C] [--branch B]
 #
 # Lays out the guest root file system in the directory STAGE (emptied first):
@@ -7,9 +7,12 @@
 #   /bin/<name>            every other --bin (vsockexec, gcs, ...), stripped
 #   /usr/bin/runc          Debian's runc, with exactly the shared libraries
 #                          ldd names and the dynamic loader, at their paths
-#   /bin/busybox + links   only with --busybox (the DEBUG=1 console shell)
-#   the directories init mounts on, /etc from rootfs/skel, /etc/os-release,
-#   and hcsshim-style /info provenance files.
+#   /sbin/mke2fs           --mke2fs (static musl, deps/build.sh), stripped,
+#                          with mkfs.ext2/3/4 links: hosts exec mkfs.ext4
+#   /bin/busybox + links   --busybox: the shell and tools hosts exec in the
+#                          UVM (sh, test, ls, udhcpc, ...), see below
+#   the directories init mounts on, rootfs/skel (/etc, /sbin scripts),
+#   /etc/os-release, and hcsshim-style /info provenance files.
 # Every entry gets the mtime SOURCE_DATE_EPOCH (else 0) so archives of the
 # tree are reproducible. Device nodes are not created here (that needs root);
 # the archive steps add /dev/console themselves.
@@ -17,11 +20,12 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 stage=$1
 shift
-bins=() runc="" busybox="" name=lcow-guest commit=unknown branch=unknown
+bins=() runc="" mke2fs="" busybox="" name=lcow-guest commit=unknown branch=unknown
 while [ $# -gt 0 ]; do
 	case $1 in
 	--bin) bins+=("$2") ;;
 	--runc) runc=$2 ;;
+	--mke2fs) mke2fs=$2 ;;
 	--busybox) busybox=$2 ;;
 	--name) name=$2 ;;
 	--commit) commit=$2 ;;
@@ -45,6 +49,9 @@ install -d -m 0700 root
 ln -s ../run var/run
 cp -r "$here/skel/." .
 chmod 0644 etc/*
+# Programs in the skel (e.g. /sbin/udhcpc_config.script, which udhcpc runs)
+# are executable whatever mode git or the checkout gave them.
+find bin sbin usr/bin usr/sbin -type f -exec chmod 0755 {} +
 
 for bin in "${bins[@]}"; do
 	base=$(basename "$bin")
@@ -68,11 +75,38 @@ if [ -n "$runc" ]; then
 	done
 fi
 
-# Debug console: busybox and one symlink per applet, never over a real file.
+# mke2fs answers to mkfs.ext4 (and ext2/ext3): it picks the file system type
+# from the name it was run as. Installed before busybox so that our mke2fs,
+# not busybox's ext2-only applet, owns these names.
+if [ -n "$mke2fs" ]; then
+	strip --strip-all -o sbin/mke2fs "$mke2fs"
+	chmod 0755 sbin/mke2fs
+	for n in mkfs.ext2 mkfs.ext3 mkfs.ext4; do ln -s mke2fs "sbin/$n"; done
+fi
+
+# busybox: one symlink per applet at busybox's own path for it, except
+#  - a name the image already has in any PATH directory (file or link): our
+#    own programs win, and no applet earlier on PATH may shadow them
+#    (busybox's mke2fs and mkfs.ext2 lose to ours);
+#  - init and linuxrc: the kernel falls back to /sbin/init when /init cannot
+#    run; a busybox init there would boot another system instead of failing;
+#  - halt, poweroff and reboot: they signal PID 1, and ours ignores every
+#    signal (init/main.c), so they would do nothing; the VM stops when the
+#    GCS exits.
+path_dirs="usr/local/sbin usr/local/bin usr/sbin usr/bin sbin bin"
+taken() {
+	local d
+	for d in $path_dirs; do
+		if [ -e "$d/$1" ] || [ -L "$d/$1" ]; then return 0; fi
+	done
+	return 1
+}
 if [ -n "$busybox" ]; then
 	install -m 0755 "$busybox" bin/busybox
 	"$busybox" --list-full | while read -r applet; do
-		[ -e "$applet" ] || [ -L "$applet" ] && continue
+		name=${applet##*/}
+		case $name in init | linuxrc | halt | poweroff | reboot) continue ;; esac
+		taken "$name" && continue
 		mkdir -p "$(dirname "$applet")"
 		ln -s /bin/busybox "$applet"
 	done

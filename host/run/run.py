@@ -2,8 +2,9 @@
 """make run: boot the lcow-guest image under QEMU and drive it as hcsshim
 drives a utility VM, printing what happens.
 
-  1. vsock-backend + QEMU (-accel tcg) with the kernel, out/initrd.img plus a
-     busybox tools overlay, and hcsshim's kernel command line;
+  1. vsock-backend + QEMU (-accel tcg) with the kernel, out/initrd.img as
+     built (its busybox runs `uname` and the shell), and hcsshim's kernel
+     command line;
   2. 512 bytes of entropy on vsock port 1, the gcs log stream on port 109
      (each JSON line printed as time/level/msg/fields), the bridge on
      0x40000000: NegotiateProtocol;
@@ -33,7 +34,7 @@ sys.path.insert(0, os.path.join(TOP, "tests", "vm"))
 sys.path.insert(0, os.path.join(TOP, "tests", "lib"))
 
 import lcow_ops  # noqa: E402
-from lcow_vm import (LcowVM, blank_disk, busybox_layer, tools_initrd)  # noqa: E402
+from lcow_vm import (LcowVM, blank_disk, busybox_layer)  # noqa: E402
 from uvm_process import UvmHost  # noqa: E402
 
 LAYER_LUN, SCRATCH_LUN = 1, 2
@@ -174,14 +175,13 @@ def run(args):
     vm = None
     status = 1
     try:
-        initrd = tools_initrd(args.initrd, work)
         layer = busybox_layer(os.path.join(work, "busybox-layer.img"))
         scratch = blank_disk(os.path.join(work, "scratch.img"), 256)
         say(f"kernel  {args.kernel}")
-        say(f"initrd  {args.initrd} + busybox tools overlay (uname, sh for UVM processes)")
+        say(f"initrd  {args.initrd}")
         say(f"disks   LUN {LAYER_LUN}: busybox layer (ext4, mke2fs -d, read-only); "
             f"LUN {SCRATCH_LUN}: 256 MiB blank scratch")
-        vm = LcowVM(args.kernel, initrd, args.backend, mem=args.mem,
+        vm = LcowVM(args.kernel, args.initrd, args.backend, mem=args.mem,
                     disks=[(LAYER_LUN, layer, True), (SCRATCH_LUN, scratch, False)],
                     echo_console=lambda l: say(l, "console | "),
                     echo_log=lambda l: say(l, "gcs | "), on_mark=announce)

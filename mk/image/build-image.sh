@@ -5,7 +5,9 @@
 #   IMAGE_DIR   output directory (out/, or out/debug/ for DEBUG=1)
 #   KERNEL_DIR  where kernel, vmlinux and kernel.config are (out/)
 #   BINS        guest binaries (init → /init, others → /bin/)
-#   RUNC        runc to include (with its libraries); BUSYBOX: DEBUG=1 only
+#   RUNC        runc to include (with its libraries)
+#   MKE2FS      the static mke2fs (deps/build.sh) for /sbin/mke2fs, mkfs.ext4
+#   BUSYBOX     busybox-static for /bin/sh and the other tools hosts exec
 #   NAME COMMIT BRANCH   provenance for /info and os-release
 #   EFI_CMDLINE the kernel command line inside lcow.efi
 #   SOURCE_DATE_EPOCH    the one timestamp every file gets
@@ -28,7 +30,18 @@ for b in ${BINS:-}; do
 done
 [ $have_init = 1 ] || echo "image: warning: no init binary: the image cannot boot to the GCS" >&2
 [ -n "${RUNC:-}" ] && args+=(--runc "$RUNC")
-[ -n "${BUSYBOX:-}" ] && args+=(--busybox "$BUSYBOX")
+# Hosts exec these in the UVM (create-scratch, a console, DHCP): an image
+# without them boots, but its first container on a fresh host fails.
+if [ -f "${MKE2FS:-}" ]; then
+	args+=(--mke2fs "$MKE2FS")
+else
+	echo "image: warning: no mke2fs (${MKE2FS:-MKE2FS unset}): hosts cannot make scratch disks" >&2
+fi
+if [ -f "${BUSYBOX:-}" ]; then
+	args+=(--busybox "$BUSYBOX")
+else
+	echo "image: warning: no busybox (${BUSYBOX:-BUSYBOX unset}): no /bin/sh, test, ls, udhcpc" >&2
+fi
 args+=(--name "${NAME:-lcow-guest}" --commit "${COMMIT:-unknown}" --branch "${BRANCH:-unknown}")
 
 stage=$IMAGE_DIR/rootfs
@@ -62,8 +75,8 @@ for f in kernel vmlinux initrd.img rootfs.tar.gz rootfs.vhd lcow.efi lcow-efi.im
 	printf '  %-14s %10s bytes  %9s\n' "$f" "$(size "$IMAGE_DIR/$f")" "$(human "$(size "$IMAGE_DIR/$f")")"
 done
 total=$(($(size "$KERNEL_DIR/kernel") + $(size "$IMAGE_DIR/initrd.img")))
-budget=$((16 * 1000 * 1000))
-printf '  %-14s %10s bytes  %9s  (budget 16 MB: %s)\n' "kernel+initrd" "$total" "$(human $total)" \
+budget=$((12 * 1000 * 1000))
+printf '  %-14s %10s bytes  %9s  (budget 12 MB: %s)\n' "kernel+initrd" "$total" "$(human $total)" \
 	"$([ $total -le $budget ] && echo ok || echo EXCEEDED)"
 echo "  largest in the rootfs (uncompressed):"
 (cd "$stage" && find . -type f -printf '%s %p\n') | sort -rn | head -n 6 |

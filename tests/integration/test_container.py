@@ -679,6 +679,116 @@ def test_cri_sandbox_and_workload_share_the_pod(host):
     assert not os.path.exists(pod)
 
 
+SANDBOX_ANN = {"io.kubernetes.cri.container-type": "sandbox",
+               "io.kubernetes.cri.sandbox-id": "sb1",
+               "io.microsoft.cri.skip-pod-networking": "true"}
+
+
+def workload_ann(sbid="sb1"):
+    return {"io.kubernetes.cri.container-type": "container",
+            "io.kubernetes.cri.sandbox-id": sbid}
+
+
+def start_sandbox(host):
+    sb = host.container("sb1", sh("echo ready; exec sleep 300"), hostname="pod1",
+                        annotations=SANDBOX_ANN)
+    sb.must_create()
+    ps = sb.start(stdout=True)
+    read_until(ps.stdout, b"ready\n")
+    return sb, ps
+
+
+def stop_sandbox(host, sb, ps):
+    assert sb.shutdown(forced=True).result == 0
+    assert ps.wait_code() == 137
+    host.notification()
+    ps.close()
+    assert sb.delete().result == 0
+
+
+def workload(host, cid, args, pid, mounts=()):
+    w = host.container(cid, args, hostname="", annotations=workload_ann())
+    del w.spec["hostname"]
+    w.spec["linux"]["namespaces"] = [
+        {"type": "pid"}, {"type": "mount"},
+        {"type": "network", "path": f"/proc/{pid}/ns/net"},
+        {"type": "uts", "path": f"/proc/{pid}/ns/uts"}]
+    w.spec["mounts"] = w.spec.get("mounts", []) + list(mounts)
+    return w
+
+
+def test_sandbox_volumes_are_made_and_shared_between_workloads(host):
+    # A pod volume (hcsshim passes "sandbox://<sub>" through unchanged,
+    # internal/hcsoci/resources_lcow.go): the first workload writes, the
+    # second reads. The source did not exist before the first Create.
+    sb, ps = start_sandbox(host)
+    vol = {"destination": "/vol", "type": "bind", "source": "sandbox://volumes/shared",
+           "options": ["rbind", "rw"]}
+    tmp = {"destination": "/tmp/t", "type": "bind", "source": "sandbox-tmp://t1",
+           "options": ["rbind", "rw"]}
+    w1 = workload(host, "w1", sh("echo from-w1 >/vol/f; echo t >/tmp/t/g"), ps.pid, [vol, tmp])
+    w1.must_create()
+    out, _, _ = run_to_end(host, w1)
+    made = os.path.join(sb.bundle, "sandboxMounts", "volumes", "shared")
+    assert os.stat(made).st_mode & 0o777 == 0o777
+    w2 = workload(host, "w2", sh("cat /vol/f /tmp/t/g"), ps.pid, [vol, tmp])
+    w2.must_create()
+    out, _, _ = run_to_end(host, w2)
+    assert out == b"from-w1\nt\n"
+    assert w1.delete().result == 0 and w2.delete().result == 0
+    stop_sandbox(host, sb, ps)
+
+
+def test_a_symlink_planted_in_a_sandbox_volume_is_not_followed(host):
+    sb, ps = start_sandbox(host)
+    outside = os.path.join(host.env.dir, "outside")
+    os.makedirs(outside)
+    os.symlink(outside, os.path.join(sb.bundle, "sandboxMounts", "evil"))
+    w = workload(host, "w1", ["/bin/true"], ps.pid,
+                 [{"destination": "/x", "type": "bind", "source": "sandbox://evil/sub",
+                   "options": ["rbind"]}])
+    reply = w.create()
+    assert reply.result != 0
+    assert "sandbox://evil/sub" in reply.error and "not followed" in reply.error, reply.error
+    assert os.listdir(outside) == []
+    assert "w1" not in host.env.runc_containers()
+    stop_sandbox(host, sb, ps)
+
+
+BAD_MOUNT = {"destination": "/d", "type": "bind", "source": "/no/such/lcow/source",
+             "options": ["rbind"]}
+
+
+@pytest.mark.parametrize("kind", ["standalone", "sandbox", "workload"])
+def test_a_failed_create_can_be_retried_with_its_id(host, kind):
+    # runc create fails; the id must be free again (the reference forgets it
+    # on any Create error, hcsv2/uvm.go CreateContainer), in the gcs and in
+    # runc, and a corrected retry with the same id must work.
+    sb = ps = None
+    if kind == "workload":
+        sb, ps = start_sandbox(host)
+        c = workload(host, "c1", ["/bin/true"], ps.pid, [BAD_MOUNT])
+    else:
+        ann = dict(SANDBOX_ANN, **{"io.kubernetes.cri.sandbox-id": "c1"}) \
+            if kind == "sandbox" else {}
+        c = host.container("c1", ["/bin/true"], annotations=ann)
+        c.spec["mounts"].append(BAD_MOUNT)
+    for _ in range(2):
+        reply = c.create()
+        assert reply.result == HR.E_FAIL, reply.json
+        assert "/no/such/lcow/source" in reply.error
+        assert "c1" not in host.env.runc_containers()
+        assert c.delete().result == HR.SYSTEM_NOT_FOUND
+    if kind == "sandbox":
+        assert not [d for d in cgroup_dirs(host.env.cgroup_prefix) if "c1" in d]
+    c.spec["mounts"].remove(BAD_MOUNT)
+    c.must_create()
+    run_to_end(host, c)
+    assert c.delete().result == 0
+    if sb:
+        stop_sandbox(host, sb, ps)
+
+
 def test_workload_without_its_sandbox_is_refused(host):
     w = host.container("orphan", ["/bin/true"],
                        annotations={"io.kubernetes.cri.container-type": "container",

@@ -1,14 +1,18 @@
 """The boot image (issue 8): `make image` output in out/, booted under QEMU.
 
 `make check` builds both images first (mk/image.mk): the release one in out/
-and the DEBUG=1 one (busybox console shell) in out/debug/. The boot tests use
-TCG (the build machine's KVM cannot run guests), bound every QEMU run by a
-timeout and kill it on failure. What they establish:
+and the DEBUG=1 one in out/debug/ (the same tree; its lcow.efi starts a
+console shell). The boot tests use TCG (the build machine's KVM cannot run
+guests), bound every QEMU run by a timeout and kill it on failure. What they
+establish:
 - the kernel boots direct (vmlinux via PVH, bzImage), from the UEFI disk
   through OVMF, and with rootfs.vhd as root on SCSI and on an NVDIMM (VPMem);
 - init runs the command line's child and the VM powers off by itself;
 - the running kernel's /proc/config.gz has every option of the fragment;
 - Debian's runc runs in the image (its libraries and loader are complete);
+- the programs hosts exec in the UVM are there, on hcsshim's PATH: sh, test
+  and ls (busybox), udhcpc with its script, mkfs.ext4 (our static mke2fs,
+  which makes the create-scratch file system e2fsck accepts);
 - initrd.img, rootfs.tar.gz, rootfs.vhd and the EFI files are reproducible;
 - the VHD footer is valid and the ext4 inside it clean; sizes in budget;
 - linuxkit.yml fits LinuxKit's documented schema and matches the image.
@@ -171,10 +175,10 @@ def test_vendor_kernel_swap_unpacks_vmlinux_and_config(tmp_path):
 
 
 def test_boot_vmlinux_reports_every_fragment_option():
-    """vmlinux + the debug initrd: init runs a shell that prints the marker
-    and /proc/config.gz, then the VM powers off by itself."""
+    """vmlinux + the release initrd: init runs the image's shell, which
+    prints the marker and /proc/config.gz, then the VM powers off by itself."""
     cmd = f'{MARKER_CMD}; zcat /proc/config.gz'
-    args = qemu.direct_args(image("vmlinux"), debug_image("initrd.img"),
+    args = qemu.direct_args(image("vmlinux"), image("initrd.img"),
                             f'console=ttyS0 panic=-1 quiet -- /bin/sh -c "{cmd}"')
     run = boot(args)
     assert MARKER in run.output, run.output[-3000:]
@@ -186,8 +190,8 @@ def test_boot_vmlinux_reports_every_fragment_option():
 
 @pytest.mark.parametrize("kernel", ["kernel", "vmlinux"])
 def test_boot_release_initrd_runs_debian_runc(kernel):
-    """The release initrd (no busybox): init execs runc, whose shared
-    libraries and loader must all be in the image."""
+    """The release initrd: init execs runc directly (no shell), and runc's
+    shared libraries and loader must all be in the image."""
     args = qemu.direct_args(image(kernel), image("initrd.img"),
                             "console=ttyS0 panic=-1 quiet -- /usr/bin/runc --version")
     run = boot(args)
@@ -365,7 +369,6 @@ def guest_binaries():
 
 def test_release_initrd_layout():
     byn = check_layout(read_cpio(image("initrd.img")))
-    assert "bin/busybox" not in byn and "bin/sh" not in byn, "release image has busybox"
     assert "init" in byn, "no /init in the image (is init built?)"
     for name in guest_binaries():
         where = "init" if name == "init" else f"bin/{name}"
@@ -374,13 +377,207 @@ def test_release_initrd_layout():
     assert b"lcow-guest" in byn["info/image.name"]["data"]
 
 
-def test_debug_initrd_has_busybox_console():
-    byn = check_layout(read_cpio(debug_image("initrd.img")))
-    assert byn["bin/busybox"]["mode"] & 0o111
-    sh = byn["bin/sh"]
-    assert stat.S_ISLNK(sh["mode"]) and sh["data"] == b"/bin/busybox"
-    assert stat.S_ISREG(byn["init"]["mode"]), "a busybox applet replaced /init"
-    assert b"debug" in byn["info/image.name"]["data"]
+def test_debug_image_is_the_release_tree_with_a_console_shell():
+    """DEBUG=1 changes the name and lcow.efi's command line (a console shell
+    instead of entropy), nothing else in the tree."""
+    release = by_name(read_cpio(image("initrd.img")))
+    debug = check_layout(read_cpio(debug_image("initrd.img")))
+    assert set(debug) == set(release), set(debug) ^ set(release)
+    named = {"info/image.name", "etc/os-release"}
+    differ = {n for n in debug if (debug[n]["mode"], debug[n]["data"])
+              != (release[n]["mode"], release[n]["data"])}
+    assert differ == named, differ
+    assert b"debug" in debug["info/image.name"]["data"]
+    with open(debug_image("cmdline")) as f:
+        debug_cmdline = f.read()
+    with open(image("cmdline")) as f:
+        release_cmdline = f.read()
+    assert " -- -d /bin/sh /bin/vsockexec" in debug_cmdline, debug_cmdline
+    assert " -- -e 1 /bin/vsockexec" in release_cmdline, release_cmdline
+
+
+# ---- the programs hosts exec in the UVM -------------------------------------
+
+# hcsshim's environment for a UVM process (internal/cmd Command), and the
+# directories init's children search (init's PATH is the same list).
+HOST_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+# name -> who execs it
+HOST_EXECS = {
+    "sh": "init with a console pipe (sh -c \"<gcs> & exec sh\")",
+    "test": "create-scratch: test -d /sys/bus/scsi/devices/C:0:0:L/block",
+    "ls": "create-scratch: ls /sys/bus/scsi/devices/C:0:0:L/block",
+    "mkfs.ext4": "create-scratch: mkfs.ext4 -q -E ... /dev/sdX",
+    "udhcpc": "the gcs, for DHCP: udhcpc -q -i <if> -s /sbin/udhcpc_config.script",
+}
+# busybox applets the image must not have (rootfs/mkrootfs.sh says why).
+NOT_APPLETS = ("init", "linuxrc", "halt", "poweroff", "reboot")
+
+
+def resolve(byn, path, hops=20):
+    """The entry a path names in the cpio tree, following symlinks."""
+    path = path.lstrip("/")
+    for _ in range(hops):
+        e = byn.get(path)
+        if e is None or not stat.S_ISLNK(e["mode"]):
+            return path, e
+        target = e["data"].decode()
+        path = os.path.normpath(target.lstrip("/") if target.startswith("/")
+                                else os.path.join(os.path.dirname(path), target))
+    raise AssertionError(f"symlink loop at {path}")
+
+
+def lookpath(byn, name):
+    """What exec'ing `name` with hcsshim's PATH runs in the image: (the
+    directory entry found, the file it resolves to), as the gcs's
+    process_find_executable resolves it (stat: symlinks followed)."""
+    for d in HOST_PATH.split(":"):
+        found = f"{d}/{name}".lstrip("/")
+        real, e = resolve(byn, found)
+        if e is not None and stat.S_ISREG(e["mode"]) and e["mode"] & 0o111:
+            return found, real
+    return None, None
+
+
+def elf_interp(data):
+    """The PT_INTERP of an ELF64 file (None for a static executable)."""
+    assert data[:4] == b"\x7fELF" and data[4] == 2, "not ELF64"
+    phoff, = struct.unpack_from("<Q", data, 0x20)
+    phentsize, phnum = struct.unpack_from("<HH", data, 0x36)
+    for i in range(phnum):
+        ptype, = struct.unpack_from("<I", data, phoff + i * phentsize)
+        if ptype == 3:  # PT_INTERP
+            off, = struct.unpack_from("<Q", data, phoff + i * phentsize + 8)
+            size, = struct.unpack_from("<Q", data, phoff + i * phentsize + 32)
+            return data[off:off + size].rstrip(b"\0").decode()
+    return None
+
+
+@pytest.mark.parametrize("name", sorted(HOST_EXECS))
+def test_release_image_has_what_hosts_exec(name):
+    """Each program a host execs in the UVM is found on hcsshim's PATH and
+    is a static executable; mkfs.ext4 is our mke2fs, the rest busybox."""
+    byn = by_name(read_cpio(image("initrd.img")))
+    found, real = lookpath(byn, name)
+    assert found, f"{name} ({HOST_EXECS[name]}) is not on PATH in the image"
+    want = "sbin/mke2fs" if name == "mkfs.ext4" else "bin/busybox"
+    assert real == want, f"{name} runs /{real}, want /{want}"
+    assert elf_interp(byn[real]["data"]) is None, f"/{real} is not static"
+
+
+def test_release_image_has_bin_sh():
+    """The console form runs `sh` through init's PATH; scripts (udhcpc's)
+    name /bin/sh itself."""
+    byn = by_name(read_cpio(image("initrd.img")))
+    assert resolve(byn, "bin/sh")[0] == "bin/busybox"
+
+
+def test_busybox_applets_shadow_nothing():
+    """Every command name is in one PATH directory only (no applet hides one
+    of our programs), our mke2fs owns the ext names, /init is ours, and no
+    applet that presumes busybox is PID 1 is there."""
+    byn = by_name(read_cpio(image("initrd.img")))
+    dirs = [d.lstrip("/") for d in HOST_PATH.split(":")]
+    seen = {}
+    for n, e in byn.items():
+        d, base = os.path.split(n)
+        if d in dirs:
+            seen.setdefault(base, []).append(d)
+    twice = {b: ds for b, ds in seen.items() if len(ds) > 1}
+    assert not twice, twice
+    for name in ("mke2fs", "mkfs.ext2", "mkfs.ext3", "mkfs.ext4"):
+        assert lookpath(byn, name)[1] == "sbin/mke2fs", name
+    assert stat.S_ISREG(byn["init"]["mode"]), "/init is not our init"
+    assert "linuxrc" not in byn
+    for name in NOT_APPLETS:
+        found, real = lookpath(byn, name)
+        assert real != "bin/busybox", f"/{found} is a busybox applet"
+    # The rest of busybox is there: a sample of what a console user types.
+    for name in ("cat", "ps", "ip", "mount", "dmesg", "vi"):
+        assert lookpath(byn, name)[1] == "bin/busybox", name
+
+
+def test_udhcpc_config_script_is_executable():
+    """The gcs runs `udhcpc -s /sbin/udhcpc_config.script`; udhcpc execs
+    the script, which must be executable (rootfs/skel/sbin)."""
+    src = os.path.join(TOP, "rootfs", "skel", "sbin", "udhcpc_config.script")
+    if not os.path.exists(src):
+        pytest.skip("rootfs/skel/sbin/udhcpc_config.script is not in this tree yet")
+    byn = by_name(read_cpio(image("initrd.img")))
+    e = byn.get("sbin/udhcpc_config.script")
+    assert e is not None, "/sbin/udhcpc_config.script missing from the image"
+    assert stat.S_ISREG(e["mode"]) and stat.S_IMODE(e["mode"]) == 0o755, oct(e["mode"])
+    with open(src, "rb") as f:
+        assert e["data"] == f.read()
+    assert e["data"].startswith(b"#!/bin/sh"), e["data"][:40]
+
+
+def test_mkrootfs_makes_skel_programs_executable(tmp_path):
+    """Whatever mode a program in rootfs/skel/{bin,sbin,usr/*bin} has in the
+    checkout, the image gets it executable (and /etc files 0644)."""
+    tree = tmp_path / "rootfs"
+    (tree / "skel" / "etc").mkdir(parents=True)
+    (tree / "skel" / "sbin").mkdir()
+    (tree / "skel" / "usr" / "bin").mkdir(parents=True)
+    shutil.copy(os.path.join(TOP, "rootfs", "mkrootfs.sh"), tree)
+    for rel, mode in (("etc/passwd", 0o600), ("sbin/helper.script", 0o644),
+                      ("usr/bin/tool", 0o600)):
+        (tree / "skel" / rel).write_text("#!/bin/sh\n")
+        os.chmod(tree / "skel" / rel, mode)
+    stage = tmp_path / "stage"
+    r = subprocess.run(["bash", str(tree / "mkrootfs.sh"), str(stage)], capture_output=True,
+                       text=True)
+    assert r.returncode == 0, r.stderr
+    assert stat.S_IMODE(os.stat(stage / "sbin" / "helper.script").st_mode) == 0o755
+    assert stat.S_IMODE(os.stat(stage / "usr" / "bin" / "tool").st_mode) == 0o755
+    assert stat.S_IMODE(os.stat(stage / "etc" / "passwd").st_mode) == 0o644
+
+
+# hcsshim v0.11.8 internal/lcow/scratch.go (create-scratch), and newer hosts
+# on a BlockDev path: exactly these options.
+SCRATCH_MKFS = ["-q", "-E", "lazy_itable_init=0,nodiscard",
+                "-O", "^has_journal,sparse_super2,^resize_inode"]
+
+
+def ext4_features(path):
+    out = subprocess.run(["dumpe2fs", "-h", path], capture_output=True, text=True,
+                         check=True).stdout
+    line = next(l for l in out.splitlines() if l.startswith("Filesystem features:"))
+    return set(line.split(":", 1)[1].split())
+
+
+def test_image_mke2fs_makes_the_create_scratch_filesystem(tmp_path):
+    """The image's own mke2fs (from the initrd), run here as mkfs.ext4 with
+    the create-scratch options and no mke2fs.conf (the image has none: its
+    built-in profile applies), makes an ext4 e2fsck accepts, without a
+    journal."""
+    byn = by_name(read_cpio(image("initrd.img")))
+    assert stat.S_ISREG(byn["sbin/mke2fs"]["mode"]), "/sbin/mke2fs is not our mke2fs"
+    assert elf_interp(byn["sbin/mke2fs"]["data"]) is None, "/sbin/mke2fs is not static"
+    binary = tmp_path / "mke2fs"
+    binary.write_bytes(byn["sbin/mke2fs"]["data"])
+    os.chmod(binary, 0o755)
+    os.symlink("mke2fs", tmp_path / "mkfs.ext4")
+    disk = tmp_path / "scratch.img"
+    with open(disk, "wb") as f:
+        f.truncate(1 << 30)  # sparse; 1 GiB gets 4 KiB blocks like a real scratch
+    env = {"PATH": "/usr/bin:/bin", "MKE2FS_CONFIG": str(tmp_path / "no-such.conf")}
+    r = subprocess.run([str(tmp_path / "mkfs.ext4")] + SCRATCH_MKFS + [str(disk)], env=env,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and r.stdout == "" and r.stderr == "", (r.returncode, r.stdout,
+                                                                     r.stderr)
+    fsck = subprocess.run(["e2fsck", "-fn", str(disk)], capture_output=True, text=True)
+    assert fsck.returncode == 0, fsck.stdout + fsck.stderr
+    features = ext4_features(str(disk))
+    assert "has_journal" not in features and "resize_inode" not in features, features
+    # ext4 (from the name mkfs.ext4 and the built-in profile), sparse_super2 asked for
+    assert {"extent", "flex_bg", "64bit", "metadata_csum", "sparse_super2"} <= features, features
+    out = subprocess.run(["dumpe2fs", "-h", str(disk)], capture_output=True, text=True).stdout
+    assert re.search(r"^Block size:\s+4096$", out, re.M), out
+    assert re.search(r"^Journal", out, re.M) is None, out
+    # The debugfs view a host would get after mounting it: an empty root.
+    ls = subprocess.run(["debugfs", "-R", "ls /", str(disk)], capture_output=True,
+                        text=True).stdout
+    assert "lost+found" in ls, ls
 
 
 def test_rootfs_tar_holds_the_initrd_tree():
@@ -451,7 +648,7 @@ def test_efi_disk_layout(tmp_path):
 def test_sizes_within_budget():
     kernel = os.path.getsize(image("kernel"))
     initrd = os.path.getsize(image("initrd.img"))
-    assert kernel + initrd <= 16 * 1000 * 1000, f"kernel+initrd = {kernel + initrd} bytes"
+    assert kernel + initrd <= 12 * 1000 * 1000, f"kernel+initrd = {kernel + initrd} bytes"
     boot_set = ["kernel", "vmlinux", "initrd.img", "rootfs.vhd", "lcow.efi", "lcow-efi.img"]
     total = sum(os.path.getsize(image(f)) for f in boot_set)
     assert total < 100 * 1000 * 1000, f"all boot files = {total} bytes"
@@ -499,11 +696,20 @@ def test_linuxkit_yml_matches_the_image():
     doc = linuxkit()
     files = {e["path"]: e for e in doc["files"]}
     byn = by_name(read_cpio(image("initrd.img")))
-    programs = ["init"] + [n for n in byn if n.startswith("bin/") and not stat.S_ISLNK(byn[n]["mode"])]
+    sources = {"bin/busybox": "/bin/busybox", "sbin/mke2fs": "build/deps/musl/sbin/mke2fs"}
+    programs = ["init"] + [n for n in byn if n.split("/")[0] in ("bin", "sbin")
+                           and stat.S_ISREG(byn[n]["mode"]) and byn[n]["data"][:4] == b"\x7fELF"]
     for path in programs:
         assert path in files, f"/{path} is in the image but not in linuxkit.yml"
         source = files[path].get("source", "")
-        assert source == f"build/musl/{os.path.basename(path)}", source
+        assert source == sources.get(path, f"build/musl/{os.path.basename(path)}"), source
+    # Not every busybox applet, but every name a host execs, where the
+    # image has it.
+    for name in HOST_EXECS:
+        found, _ = lookpath(byn, name)
+        assert found in files, f"/{found} ({HOST_EXECS[name]}) is not in linuxkit.yml"
+        e = files[found]
+        assert e.get("symlink", "").encode() == byn[found]["data"], (found, e)
     for path, e in files.items():
         if e.get("directory"):
             assert path in byn and stat.S_ISDIR(byn[path]["mode"]), path

@@ -8,6 +8,7 @@ Everything made here is removed in `finally`: the veth pair (the container
 end disappears with the container's namespace, the host end with it or by
 `ip link del`), the fake sysfs, the containers (ContainerEnv.close())."""
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -270,4 +271,160 @@ def test_move_of_an_interface_that_is_not_there_fails_clearly(net):
     msg = r.json["ErrorMessage"]
     assert nic.lower() in msg and "lcnnosuch0" in msg, msg
     stop(host, c, p)
+    assert modify(host, "Remove", {"NamespaceID": ns, "ID": nic}).result == 0
+
+
+def test_a_create_failing_after_runc_frees_its_id_before_the_reply(net):
+    # runc made the container, then moving its NIC failed: by the time the
+    # host reads the error, runc has no such container, so a retry with the
+    # same id fails for the same reason, not "already exists"; once the NIC
+    # exists the retry works.
+    host, sysfs, pairs = net
+    ns, nic = NS.replace("A00", "A06"), NIC.replace("B00", "B06")
+    v = Veth("f")
+    pairs.append(v)
+    plug(sysfs, nic, v.inner + "x")
+    assert modify(host, "Add", head_adapter(ns=ns, nic=nic)).result == 0
+    c = netns_container(host, "net6", ns, "echo ready; exec sleep 300")
+    for _ in range(2):
+        r = c.create()
+        assert r.result == HR.E_FAIL, r.json
+        assert v.inner + "x" in r.error and "already exists" not in r.error, r.error
+        assert "net6" not in host.env.runc_containers()
+    assert modify(host, "Remove", {"NamespaceID": ns, "ID": nic}).result == 0
+    os.rmdir(os.path.join(sysfs, "bus/vmbus/devices", nic.lower(), "net", v.inner + "x"))
+    plug(sysfs, nic, v.inner)
+    assert modify(host, "Add", head_adapter(ns=ns, nic=nic)).result == 0
+    assert c.create().result == 0
+    p = c.start(stdout=True)
+    read_until(p.stdout, b"ready\n")
+    stop(host, c, p)
+    assert modify(host, "Remove", {"NamespaceID": ns, "ID": nic}).result == 0
+
+
+def test_a_namespace_claimed_twice_fails_the_second_create_cleanly(net):
+    # The claim fails on the loop thread, after runc create: the container
+    # runc made is deleted before the error goes out.
+    host, _, _ = net
+    ns = NS.replace("A00", "A08")
+    a = netns_container(host, "neta", ns, "echo ready; exec sleep 300")
+    assert a.create().result == 0
+    b = netns_container(host, "netb", ns, "true")
+    r = b.create()
+    assert r.result == HR.INVALID_STATE and "already used by container neta" in r.error, r.json
+    assert "netb" not in host.env.runc_containers()
+    p = a.start(stdout=True)
+    read_until(p.stdout, b"ready\n")
+    stop(host, a, p)
+    r = b.create()
+    assert r.result == 0, r.json
+    assert b.delete().result == 0
+
+
+# -- DHCP for a NIC sent without addresses ------------------------------------------------
+
+UDHCPC_SCRIPT = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))), "rootfs", "skel", "sbin", "udhcpc_config.script")
+
+
+class DhcpServer:
+    """busybox udhcpd on the outer end of a veth pair, in a network
+    namespace of its own (so it can serve nothing but that link)."""
+
+    def __init__(self, veth, tmp):
+        self.ns = f"lcowdhcp{os.getpid() % 100000}"
+        run("ip", "netns", "add", self.ns)
+        run("ip", "link", "set", veth.outer, "netns", self.ns)
+        self.ip = ["ip", "netns", "exec", self.ns]
+        run(*self.ip, "ip", "addr", "add", f"{SUBNET}.1/24", "dev", veth.outer)
+        run(*self.ip, "ip", "link", "set", veth.outer, "up")
+        conf = os.path.join(tmp, "udhcpd.conf")
+        with open(conf, "w") as f:
+            f.write(f"start {SUBNET}.100\nend {SUBNET}.110\ninterface {veth.outer}\n"
+                    f"lease_file {tmp}/leases\npidfile {tmp}/udhcpd.pid\n"
+                    f"option subnet 255.255.255.0\noption router {SUBNET}.1\n"
+                    "option lease 600\n")
+        open(os.path.join(tmp, "leases"), "w").close()
+        self.proc = subprocess.Popen(self.ip + ["busybox", "udhcpd", "-f", conf],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def close(self):
+        self.proc.kill()
+        self.proc.wait()
+        run("ip", "netns", "del", self.ns, check=False)
+
+
+@pytest.fixture
+def dhcp_net():
+    """The net fixture's gcs, with udhcpc (busybox) on its PATH and the
+    image's udhcpc script, and a short DHCP bound for the timeout case."""
+    need_runtime()
+    if run("ip", "netns", "add", "lcowdhcpprobe", check=False).returncode != 0:
+        pytest.skip("cannot create network namespaces")
+    run("ip", "netns", "del", "lcowdhcpprobe", check=False)
+    tmp = tempfile.mkdtemp(prefix="lcow-dhcp-")
+    bindir = os.path.join(tmp, "bin")
+    os.makedirs(bindir)
+    os.symlink("/bin/busybox", os.path.join(bindir, "udhcpc"))
+    sysfs = os.path.join(tmp, "sys")
+    env = ContainerEnv(GCS, extra_env={
+        "LCOW_SYSFS_ROOT": sysfs, "LCOW_UDHCPC_SCRIPT": UDHCPC_SCRIPT,
+        "LCOW_DHCP_TIMEOUT_MS": "3000",
+        "PATH": bindir + ":" + os.environ.get("PATH", "/usr/bin:/bin")})
+    pairs, servers = [], []
+    try:
+        host = env.start()
+        yield host, sysfs, pairs, servers, tmp
+        assert not env.gcs.log.bad, "non-JSON log lines:\n" + "".join(env.gcs.log.bad[:5])
+    finally:
+        leftovers = env.close()
+        for srv in servers:
+            srv.close()
+        for p in pairs:
+            p.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+    assert leftovers == [], f"left behind: {leftovers}"
+    assert run("pgrep", "-f", "udhcpc -q -i lcn", check=False).returncode != 0
+
+
+def dhcp_adapter(ns, nic):
+    # Neither IPConfigs (HEAD) nor IPAddress (v0.11): the reference runs udhcpc.
+    return {"NamespaceID": ns, "ID": nic, "MacAddress": "00-15-5D-12-34-57"}
+
+
+def test_a_nic_without_addresses_gets_a_dhcp_lease(dhcp_net):
+    host, sysfs, pairs, servers, tmp = dhcp_net
+    ns, nic = NS.replace("A00", "A09"), NIC.replace("B00", "B09")
+    v = Veth("g")
+    pairs.append(v)
+    servers.append(DhcpServer(v, tmp))
+    plug(sysfs, nic, v.inner)
+    assert modify(host, "Add", dhcp_adapter(ns, nic)).result == 0
+    c = netns_container(host, "net9", ns, f"ip addr show {v.inner}; ip route; "
+                        "echo ready; exec sleep 300")
+    r = c.create(timeout=60)
+    assert r.result == 0, r.json
+    p = c.start(stdout=True)
+    out = read_until(p.stdout, b"ready\n").decode()
+    assert re.search(rf"inet {SUBNET}\.1(0[0-9]|10)/24", out), out
+    assert f"default via {SUBNET}.1 dev {v.inner}" in out, out
+    stop(host, c, p)
+    assert modify(host, "Remove", {"NamespaceID": ns, "ID": nic}).result == 0
+
+
+def test_no_dhcp_server_fails_the_create_within_the_bound(dhcp_net):
+    host, sysfs, pairs, _, _ = dhcp_net
+    ns, nic = NS.replace("A00", "A0A"), NIC.replace("B00", "B0A")
+    v = Veth("h")
+    pairs.append(v)
+    plug(sysfs, nic, v.inner)
+    assert modify(host, "Add", dhcp_adapter(ns, nic)).result == 0
+    c = netns_container(host, "net10", ns, "true")
+    t0 = time.monotonic()
+    r = c.create(timeout=60)
+    took = time.monotonic() - t0
+    assert r.result == HR.E_FAIL, r.json
+    assert f"DHCP on {v.inner}: no lease within 3 s" in r.error, r.error
+    assert 2.5 < took < 20, took
+    assert "net10" not in host.env.runc_containers()
     assert modify(host, "Remove", {"NamespaceID": ns, "ID": nic}).result == 0

@@ -1,5 +1,5 @@
-"""End to end in a VM: the image (out/vmlinux + out/initrd.img, plus a
-busybox tools overlay for UVM processes) under QEMU (-accel tcg) with the
+"""End to end in a VM: the image (out/vmlinux + out/initrd.img, exactly as
+built: its busybox runs the UVM processes) under QEMU (-accel tcg) with the
 vhost-user vsock backend, driven through the bridge exactly as hcsshim
 drives a utility VM (tests/vm/lcow_vm.py, tests/vm/lcow_ops.py).
 
@@ -29,7 +29,7 @@ from conftest import OUT, TOP
 sys.path.insert(0, os.path.join(TOP, "tests", "vm"))
 
 import lcow_ops  # noqa: E402
-from lcow_vm import (Diod, LcowVM, blank_disk, busybox_layer, tools_initrd)  # noqa: E402
+from lcow_vm import (Diod, LcowVM, blank_disk, busybox_layer)  # noqa: E402
 from uvm_process import UvmHost, read_all  # noqa: E402
 
 IMAGE = os.environ.get("LCOW_IMAGE_OUT", os.path.join(TOP, "out"))
@@ -105,7 +105,7 @@ class Uvm:
             LUN_BLANK: blank_disk(os.path.join(work, "blank.img"), 64),
         }
         disks = [(lun, path, lun in (LUN_LAYER, LUN_RO)) for lun, path in self.images.items()]
-        self.vm = LcowVM(KERNEL, tools_initrd(INITRD, work), BACKEND, disks=disks,
+        self.vm = LcowVM(KERNEL, INITRD, BACKEND, disks=disks,
                          pmem=_pmem(work))
         self.diod = None
         self.host = UvmHost(self.vm)

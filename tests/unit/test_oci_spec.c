@@ -510,6 +510,9 @@ TEST(workload_uses_sandbox_files_and_rewrites_mounts)
 	CHECK_STREQ(mount_of(s, "/etc/hosts"), want);
 	snprintf(want, sizeof(want), "%s/sb/sandboxMounts/vol/a", tmp);
 	CHECK_STREQ(get_str(s, "/mounts/0/source"), want);
+	/* Made for runc, as the reference makes it: 0777, missing parents too. */
+	CHECK(stat(want, &st) == 0 && S_ISDIR(st.st_mode));
+	CHECK_EQ(st.st_mode & 0777, 0777);
 	snprintf(want, sizeof(want), "%s/sb/sandboxTmpfsMounts/t1", tmp);
 	CHECK_STREQ(get_str(s, "/mounts/1/source"), want);
 	CHECK(stat(want, &st) == 0 && S_ISDIR(st.st_mode));
@@ -557,6 +560,59 @@ static void expect_prepare_error(const char *spec_fmt, const char *id, const cha
 #define WORKLOAD_ANN                                                                               \
 	"\"annotations\":{\"io.kubernetes.cri.container-type\":\"container\","                     \
 	"\"io.kubernetes.cri.sandbox-id\":\"sb\"}"
+
+/* A workload may plant symlinks in the shared sandbox volume: a mount source
+ * through one must neither create anything outside nor be handed to runc. */
+TEST(sandbox_mount_sources_never_follow_planted_symlinks)
+{
+	static const char *const sources[] = {"sandbox://evil/new", "sandbox://evil",
+					      "sandbox-tmp://evil/new", "sandbox://file/x"};
+	char f[256], outside[256], sbroot[256], text[1024], link[512];
+	struct oci_prepare_opts o;
+	struct oci_prepared p;
+	struct json_object *s;
+	struct error e;
+
+	setup();
+	mkdirs("outside");
+	mkdirs("sb/sandboxMounts");
+	mkdirs("sb/sandboxTmpfsMounts");
+	path(outside, sizeof(outside), "outside");
+	path(f, sizeof(f), "sb/sandboxMounts/evil");
+	CHECK(symlink(outside, f) == 0);
+	path(f, sizeof(f), "sb/sandboxTmpfsMounts/evil");
+	CHECK(symlink(outside, f) == 0);
+	write_file("sb/sandboxMounts/file", "a shared file\n");
+	path(sbroot, sizeof(sbroot), "sb");
+	for (size_t i = 0; i < sizeof(sources) / sizeof(sources[0]); i++) {
+		snprintf(text, sizeof(text),
+			 "{\"root\":{\"path\":\"%s/rootfs\"}," WORKLOAD_ANN
+			 ",\"mounts\":[{\"destination\":\"/d\",\"type\":\"bind\",\"source\":"
+			 "\"%s\"}]}",
+			 tmp, sources[i]);
+		s = parse(text);
+		o = opts("w9", "w9");
+		o.sandbox_root = sbroot;
+		if (prepare(s, &o, &p, &e) == 0)
+			unit_fail(__FILE__, __LINE__, "%s was accepted", sources[i]);
+		CHECK(strstr(e.msg, sources[i]) != NULL);
+		json_object_put(s);
+	}
+	snprintf(link, sizeof(link), "%s/new", outside);
+	CHECK(access(link, F_OK) < 0);
+
+	/* A plain shared file is a fine bind source. */
+	snprintf(text, sizeof(text),
+		 "{\"root\":{\"path\":\"%s/rootfs\"}," WORKLOAD_ANN
+		 ",\"mounts\":[{\"destination\":\"/f\",\"type\":\"bind\",\"source\":"
+		 "\"sandbox://file\"}]}",
+		 tmp);
+	s = parse(text);
+	o = opts("w10", "w10");
+	o.sandbox_root = sbroot;
+	CHECK_OK(prepare(s, &o, &p, &e));
+	json_object_put(s);
+}
 
 TEST(bad_mounts_and_workload_rules)
 {

@@ -14,16 +14,14 @@ backend, driven as hcsshim drives it (make bench-vm). Figures, not a test.
 """
 import argparse
 import os
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from lcow_vm import LcowVM, tools_initrd  # noqa: E402
+from lcow_vm import LcowVM  # noqa: E402
 from uvm_process import UvmHost  # noqa: E402
 
 EVENTS = ("entropy", "log", "bridge", "negotiated")
@@ -79,21 +77,17 @@ def main():
     ap.add_argument("--mib", type=int, default=256)
     a = ap.parse_args()
     kernel = a.kernel or os.path.join(a.out, "vmlinux")
-    work = tempfile.mkdtemp(prefix="lcow-bench-vm-")
-    try:
-        initrd = tools_initrd(os.path.join(a.out, "initrd.img"), work)
-        runs = [boot_once(kernel, initrd, a.backend) for _ in range(a.runs)]
-        print(f"bench-vm: QEMU launch (-accel tcg, {os.path.basename(kernel)}) -> "
-              f"median (min-max) of {a.runs} boots:")
-        for ev in EVENTS:
-            vals = [r[ev] for r in runs]
-            print(f"  {ev:11s} {statistics.median(vals):6.2f} s  "
-                  f"({min(vals):.2f}-{max(vals):.2f})")
-        rates = [stream(kernel, initrd, a.backend, a.mib) for _ in range(2)]
-        print(f"bench-vm: UVM process stdout (dd bs=64k), guest -> host through vsock + backend: "
-              f"{max(rates):.0f} MB/s (best of 2, {a.mib} MiB)")
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    initrd = os.path.join(a.out, "initrd.img")
+    runs = [boot_once(kernel, initrd, a.backend) for _ in range(a.runs)]
+    print(f"bench-vm: QEMU launch (-accel tcg, {os.path.basename(kernel)}) -> "
+          f"median (min-max) of {a.runs} boots:")
+    for ev in EVENTS:
+        vals = [r[ev] for r in runs]
+        print(f"  {ev:11s} {statistics.median(vals):6.2f} s  "
+              f"({min(vals):.2f}-{max(vals):.2f})")
+    rates = [stream(kernel, initrd, a.backend, a.mib) for _ in range(2)]
+    print(f"bench-vm: UVM process stdout (dd bs=64k), guest -> host through vsock + backend: "
+          f"{max(rates):.0f} MB/s (best of 2, {a.mib} MiB)")
 
 
 if __name__ == "__main__":

@@ -161,7 +161,7 @@ def shutdown_uvm(host):
 def stop_gcs_from_inside(host):
     """Without a ShutdownGraceful handler: a UVM process sends SIGTERM to its
     parent, the gcs, which exits; init then powers the VM off (init/main.c).
-    Needs a shell in the image (the busybox tools overlay)."""
+    Runs the image's shell (busybox)."""
     proc = host.execute(["/bin/sh", "-c", "kill -TERM $PPID"])
     proc.close()
     return proc.pid

@@ -398,9 +398,10 @@ class Diod:
 
 # -- images made on the host ------------------------------------------------------
 
+# The VM boots the release initrd as built: busybox (the shell and tools UVM
+# processes run) is part of it, so what the tests boot is what a host boots.
+# busybox-static on the build machine is still needed for container layers.
 BUSYBOX = "/bin/busybox"
-# Names the image itself provides; a busybox applet must never replace them.
-IMAGE_OWN = {"init", "gcs", "vsockexec", "runc"}
 
 
 def _busybox_tree(root, bindir="bin"):
@@ -410,31 +411,9 @@ def _busybox_tree(root, bindir="bin"):
     applets = subprocess.run([BUSYBOX, "--list"], capture_output=True, text=True,
                              check=True).stdout.split()
     for name in applets:
-        if name in IMAGE_OWN or name == "busybox":
+        if name == "busybox":
             continue
         os.symlink("busybox", os.path.join(root, bindir, name))
-
-
-def tools_initrd(initrd, workdir):
-    """initrd followed by a newc cpio holding busybox-static in /bin: the
-    kernel unpacks concatenated archives in order, so the image stays as
-    built and gains the tools a UVM process needs (the release image has no
-    shell or uname). Returns the path of the combined file in workdir."""
-    stage = os.path.join(workdir, "tools")
-    _busybox_tree(stage)
-    names = subprocess.run(["find", "."], cwd=stage, capture_output=True, text=True,
-                           check=True).stdout
-    combined = os.path.join(workdir, "initrd+tools.img")
-    with open(combined, "wb") as out:
-        with open(initrd, "rb") as f:
-            shutil.copyfileobj(f, out)
-        # The kernel looks for the next archive on a 4-byte boundary.
-        out.write(b"\0" * (-out.tell() % 4))
-        out.flush()
-        subprocess.run(["cpio", "-o", "-H", "newc", "-R", "0:0", "--quiet"], cwd=stage,
-                       input=names.encode(), stdout=out, check=True)
-    shutil.rmtree(stage)
-    return combined
 
 
 def busybox_layer(path, size_mib=16):
