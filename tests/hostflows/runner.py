@@ -266,9 +266,14 @@ class OffVmEnv(Env):
         self.images = {}
         self.veths = []
         self.sysfs_nics = []
+        # The guest's own roots (gcs/storage_config.c, container_runtime.c)
+        # moved below run/: no more lenient off-VM than in the VM.
+        under = lambda *names: ":".join(os.path.join(self.rig.run, n) for n in names)  # noqa
         self.cenv = ContainerEnv(gcs_binary, extra_env={
             "LCOW_SYSFS_ROOT": self.rig.sys, "LCOW_DEV_ROOT": self.rig.dev,
-            "LCOW_STORAGE_EXTRA_ROOTS": self.rig.run, "LCOW_BUNDLE_ROOTS": self.rig.run,
+            "LCOW_STORAGE_EXTRA_ROOTS": under("gcs/c", "gcs/pods", "mounts", "layers",
+                                              "drivers"),
+            "LCOW_BUNDLE_ROOTS": under("gcs/c", "gcs/pods"),
             "LCOW_STORAGE_DEVICE_TIMEOUT_MS": "5000"})
         self.gcs = None
         for name, dev in flow.get("devices", {}).items():
@@ -279,9 +284,21 @@ class OffVmEnv(Env):
     def variables(self):
         return {"RUN": self.rig.run, "SYS": self.rig.sys}
 
+    def uts_wrapper(self):
+        """The gcs in its own UTS namespace named as a UVM is named: no host
+        sets a hostname, so the kernel's "(none)" is what the gcs finds.
+        unshare and the shells exec, so the gcs keeps the wrapper's pid."""
+        path = os.path.join(self.rig.dir, "gcs-uts")
+        with open(path, "w") as f:
+            f.write("#!/bin/sh\nexec unshare --uts -- /bin/sh -c "
+                    "'echo \"(none)\" > /proc/sys/kernel/hostname && exec \"$0\" \"$@\"' "
+                    f"{self.cenv.binary} \"$@\"\n")
+        os.chmod(path, 0o755)
+        return path
+
     def start(self):
         from gcs_host import GcsProcess
-        self.gcs = GcsProcess(self.cenv.binary, env=self.cenv.env)
+        self.gcs = GcsProcess(self.uts_wrapper(), env=self.cenv.env)
         self.cenv.gcs = self.gcs
         return self.gcs.bridge_listener.accept(10)
 
