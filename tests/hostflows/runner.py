@@ -202,10 +202,10 @@ def debugfs_ls(image, path):
     return r.stdout if r.returncode == 0 and "File not found" not in r.stderr else None
 
 
-def gcs_log_tail(lines, n=40):
+def gcs_log_tail(lines, n=20):
     """The gcs's own last log lines (off-VM it also forwards this machine's
     kernel messages, which say nothing about the flow)."""
-    own = [line for line in lines if '"source":"kmsg"' not in line]
+    own = [line[:400].rstrip("\n") + "\n" for line in lines if '"source":"kmsg"' not in line]
     return "".join(own[-n:])
 
 
@@ -428,7 +428,7 @@ class VmEnv(Env):
 
     def log_text(self):
         return (gcs_log_tail(self.vm.log.lines) if self.vm.log else "") + \
-            "\n--- console ---\n" + self.vm.console_text()[-2000:]
+            "--- console ---\n" + self.vm.console_text()[-1000:]
 
     def close(self):
         self.vm.close()  # HCS terminate: QEMU is killed
@@ -507,7 +507,7 @@ class Runner:
         self.log(text)
 
     def fail(self, text):
-        tail = "\n".join(self.transcript[-25:])
+        tail = "\n".join(line[:300] for line in self.transcript[-15:])
         raise FlowReport(f"{self.flow['name']} ({self.env.name}): {text}\n--- last steps ---\n"
                           f"{tail}\n--- gcs log ---\n{self.env.log_text()}")
 

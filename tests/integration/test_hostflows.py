@@ -54,10 +54,13 @@ def test_hostflow(flow):
     if any("nic" in d for d in flow.get("devices", {}).values()) and not veth_possible():
         pytest.skip("cannot create veth pairs for the pod's NIC")
     env = runner.OffVmEnv(GCS, flow)
+    failure = None
     try:
-        result = runner.run_flow(flow, env, log=print)
+        result = runner.run_flow(flow, env)
     except runner.FlowFailure as e:
-        pytest.fail(str(e), pytrace=False)
+        failure = str(e)
+    if failure:
+        pytest.fail(failure, pytrace=False)
     for step, why in result.skipped:
         print(f"skipped off-VM: {step}: {why}")
     if result.leftovers:

@@ -93,10 +93,13 @@ def test_vm_hostflow(flow, request):
     work = tempfile.mkdtemp(prefix="lcow-vmflow-")
     try:
         env = runner.VmEnv(KERNEL, INITRD, BACKEND, flow, work)
+        failure = None
         try:
-            result = runner.run_flow(flow, env, log=print)
+            result = runner.run_flow(flow, env)
         except runner.FlowFailure as e:
-            pytest.fail(str(e), pytrace=False)
+            failure = str(e)
+        if failure:
+            pytest.fail(failure, pytrace=False)
         for step, why in result.skipped:
             print(f"skipped in the VM: {step}: {why}")
         bad = env.log_lines_bad()
