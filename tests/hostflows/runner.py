@@ -904,3 +904,45 @@ def run_flow(flow, env, log=None):
         runner.leftovers = env.close()
     return runner
 
+
+
+def show(flow):
+    """The flow as the host puts it on the wire (in a UVM: ${RUN} = /run);
+    values captured from replies stay ${NAME}."""
+    class Keep(dict):
+        def __missing__(self, key):
+            return "${" + key + "}"
+
+    variables = Keep(RUN="/run", SYS="/sys")
+    global lookup
+    saved, lookup = lookup, (lambda v, name: v[name])
+    try:
+        def walk(steps, depth=0):
+            pad = "  " * depth
+            for step in steps:
+                if "send" in step:
+                    body = subst(step.get("body", {}), variables)
+                    msg = {"ContainerId": body.pop("ContainerId")}
+                    msg.update(subst(flow.get("request_base", {}), variables))
+                    msg.update(body)
+                    tag = " (async)" if step.get("async") else ""
+                    when = f" when {step['when']}" if "when" in step else ""
+                    print(f"{pad}{step.get('id', '')}: {step['send']}{tag}{when}\n{pad}  "
+                          f"{go_marshal(msg, escape_html=False)}")
+                elif "await" in step:
+                    print(f"{pad}await {step['await']}")
+                elif "loop" in step:
+                    print(f"{pad}loop until {step['loop']['until']}:")
+                    walk(step["loop"]["steps"], depth + 1)
+                else:
+                    print(f"{pad}host {json.dumps(step)}")
+        walk(flow["steps"])
+    finally:
+        lookup = saved
+
+
+if __name__ == "__main__":
+    # python3 tests/hostflows/runner.py <flow name>...: the requests on the wire.
+    for f in load_flows(sys.argv[1:] or None):
+        print(f"== {f['name']} ({f['hcsshim']}): {f['command']}")
+        show(f)
