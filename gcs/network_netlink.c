@@ -35,7 +35,9 @@ static int nl_put(struct nl_msg *m, unsigned short type, const void *data, size_
 	a = (struct rtattr *)(m->buf + off);
 	a->rta_type = type;
 	a->rta_len = RTA_LENGTH(len);
-	memcpy(RTA_DATA(a), data, len);
+	/* Indexed from buf, not RTA_DATA(a): GCC's object-size tracking under
+	 * -fsanitize=address takes `a` for a 4-byte rtattr and refuses the copy. */
+	memcpy(m->buf + off + RTA_LENGTH(0), data, len);
 	m->hdr.nlmsg_len = off + RTA_ALIGN(a->rta_len);
 	return 0;
 }

@@ -13,6 +13,10 @@ int init_console_stdio(const struct init_options *o);
 /* Brings lo up for IPv4 and IPv6. */
 int init_loopback_up(const struct init_options *o);
 
+/* Loads the kernel modules the devices present need, from
+ * /lib/modules/$(uname -r); none there is nothing to do (modules.h). */
+int init_modules_load(const struct init_options *o);
+
 /* Reads the host's entropy from the -e port into the kernel pool. */
 int init_entropy_seed(const struct init_options *o);
 

@@ -2,15 +2,19 @@
 # Builds the lcow-guest kernel from Debian's linux-source-6.1 package:
 # tinyconfig + merge_config.sh with the fragment + olddefconfig, a check that
 # every option the fragment asks for got the requested value, then bzImage
-# (EFI stub) and vmlinux. The result is cached outside the repository, keyed
-# by the source package version and the fragment's hash, because a full build
+# (EFI stub), vmlinux and the modules (the fragment makes only the virtio
+# vsock transport a module), installed stripped with depmod's index files.
+# The result is cached outside the repository, keyed by the source package
+# version, the fragment's hash and the steps below, because a full build
 # takes about 8 minutes on two cores; the object tree is kept per source
 # version so a changed fragment rebuilds incrementally.
 #
 # usage: build-kernel.sh FRAGMENT OUTDIR
 #   KERNEL_CACHE  cache root (default /var/cache/lcow-guest)
 #   KERNEL_JOBS   parallel jobs (default: number of CPUs)
-# Writes OUTDIR/kernel (bzImage), OUTDIR/vmlinux (stripped), OUTDIR/kernel.config.
+# Writes OUTDIR/kernel (bzImage), OUTDIR/vmlinux (stripped), OUTDIR/kernel.config
+# and OUTDIR/modules/lib/modules/<release>/ (what `make image` copies to the
+# rootfs's /lib/modules/<release>/; an earlier OUTDIR/modules is replaced).
 set -euo pipefail
 
 fragment=$(realpath "$1")
@@ -25,6 +29,10 @@ say() { echo "kernel: $*" >&2; }
 die() { echo "kernel: error: $*" >&2; exit 1; }
 
 [ -f "$tarball" ] || die "$tarball missing: run 'make setup' ($pkg is in mk/packages)"
+# depmod writes the modules.dep and modules.alias /init reads; the kernel's
+# modules_install only warns when it is missing.
+command -v depmod >/dev/null || PATH=$PATH:/sbin:/usr/sbin
+command -v depmod >/dev/null || die "depmod missing: run 'make setup' (kmod is in mk/packages)"
 version=$(dpkg-query -W -f '${Version}' "$pkg" 2>/dev/null) || die "$pkg is not installed"
 # The key covers what decides the kernel: source version, fragment, and the
 # way this script turns them into a .config.
@@ -38,7 +46,11 @@ install_result() {
 		cp -f "$result/$f" "$outdir/.$f.tmp"
 		mv -f "$outdir/.$f.tmp" "$outdir/$f"
 	done
-	say "$outdir/kernel $(stat -c %s "$outdir/kernel") bytes, vmlinux $(stat -c %s "$outdir/vmlinux") bytes (cache $result)"
+	rm -rf "$outdir/.modules.tmp"
+	cp -a "$result/modules" "$outdir/.modules.tmp"
+	rm -rf "$outdir/modules"
+	mv "$outdir/.modules.tmp" "$outdir/modules"
+	say "$outdir/kernel $(stat -c %s "$outdir/kernel") bytes, vmlinux $(stat -c %s "$outdir/vmlinux") bytes, modules $(du -sb "$outdir/modules" | cut -f1) bytes in $outdir/modules/lib/modules/$(cat "$result/release") (cache $result)"
 }
 
 if [ -f "$result/done" ]; then
@@ -93,7 +105,7 @@ start=$(date +%s)
 # A full build's file count, remembered from the last one, for "n of ~N".
 total=$(cat "$cache/kernel/files-compiled" 2>/dev/null || true)
 # Not silent: the CC lines in the log are what the progress report counts.
-make -C "$src" O="$obj" ARCH=x86_64 -j"$jobs" bzImage >"$log" 2>&1 &
+make -C "$src" O="$obj" ARCH=x86_64 -j"$jobs" bzImage modules >"$log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
 while kill -0 $pid 2>/dev/null; do
@@ -127,6 +139,24 @@ cp "$obj/arch/x86/boot/bzImage" "$tmp/kernel"
 # The symbol table is not needed to boot (KALLSYMS is inside the image).
 strip --strip-all -o "$tmp/vmlinux" "$obj/vmlinux"
 cp "$obj/.config" "$tmp/kernel.config"
+# Modules: stripped of debug info; modules_install runs depmod -e against
+# this build's System.map, which names any symbol a module needs and the
+# kernel lacks: that module could never load. The build/source links would
+# point into this cache; the image has no use for them.
+release=$(kmake kernelrelease)
+kmake modules_install INSTALL_MOD_PATH="$tmp/modules" INSTALL_MOD_STRIP=1 >"$obj/modules.log" 2>&1 || {
+	cat "$obj/modules.log" >&2
+	die "modules_install failed"
+}
+if grep -q "unknown symbol" "$obj/modules.log"; then
+	cat "$obj/modules.log" >&2
+	die "depmod: a module needs symbols the kernel does not export"
+fi
+rm -f "$tmp/modules/lib/modules/$release/build" "$tmp/modules/lib/modules/$release/source"
+for f in modules.dep modules.alias; do
+	[ -f "$tmp/modules/lib/modules/$release/$f" ] || die "depmod wrote no $f for $release"
+done
+echo "$release" >"$tmp/release"
 cp "$fragment" "$tmp/fragment.config"
 echo "$version" >"$tmp/source-version"
 touch "$tmp/done"

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # check-config.sh FRAGMENT CONFIG: every option FRAGMENT sets must have the
-# same value in CONFIG (a kernel .config or a gunzipped /proc/config.gz), and
-# every "# CONFIG_X is not set" must not be enabled there. Names every
-# mismatch, then fails; silent on success.
+# same value in CONFIG (a kernel .config or a gunzipped /proc/config.gz):
+# =m must be m (built in would defeat it, as for VIRTIO_VSOCKETS), =y must be
+# y, numbers and strings the same; every "# CONFIG_X is not set" must not be
+# enabled there, as y or m. Names every mismatch, then fails; silent on
+# success.
 set -euo pipefail
 fragment=$1
 config=$2

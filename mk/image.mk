@@ -1,6 +1,7 @@
 # The boot image (issue 8). `make image` writes into out/ every file HCS or a
 # UEFI machine boots (guest-image.md §5 and §6):
 #   kernel, vmlinux      from `make kernel` (mk/kernel.mk), or KERNEL=/VMLINUX=
+#                        (MODULES= for a vendor kernel's lib/modules/<release>)
 #   initrd.img           gzip newc cpio, reproducible (sorted, 0:0, one mtime)
 #   rootfs.tar.gz        the same tree as a tar
 #   rootfs.vhd           the same tree as ext4 + a fixed-VHD footer
@@ -10,7 +11,9 @@
 # binaries ($(BINARIES), always the static musl build), Debian's runc with its
 # libraries, the static mke2fs (mkfs.ext4) from deps/, Debian's busybox-static
 # with its applets (sh, test, ls, udhcpc, ...: what hosts exec in the UVM),
-# and /info provenance. Scripts: rootfs/ (layout), mk/image/.
+# the kernel's modules tree from out/modules (/lib/modules/<release>/, which
+# /init loads from), and /info provenance. Scripts: rootfs/ (layout),
+# mk/image/.
 #
 #   make image DEBUG=1     out/debug/: the same tree (named lcow-guest-debug),
 #                          but lcow.efi starts a console shell (init -d
@@ -60,7 +63,8 @@ image-binaries: $(BINARIES) $(DEPS_STAMP)
 image: kernel
 	@$(MAKE) --no-print-directory -k BUILD=musl SANITIZE=0 image-binaries || \
 		echo "image: warning: some guest binaries failed to build" >&2
-	@IMAGE_DIR=$(IMAGE_DIR) KERNEL_DIR=$(IMAGE_OUT) BINS="$(IMAGE_BINS)" \
+	@IMAGE_DIR=$(IMAGE_DIR) KERNEL_DIR=$(IMAGE_OUT) MODULES_DIR=$(IMAGE_OUT)/modules \
+		BINS="$(IMAGE_BINS)" \
 		RUNC="$(RUNC)" BUSYBOX="$(BUSYBOX)" MKE2FS="$(MKE2FS)" \
 		NAME=$(IMAGE_NAME) COMMIT="$(IMAGE_COMMIT)" BRANCH="$(IMAGE_BRANCH)" \
 		EFI_CMDLINE='$(EFI_CMDLINE)' SOURCE_DATE_EPOCH=$(IMAGE_EPOCH) \

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # mkrootfs.sh STAGE [--bin FILE]... [--runc FILE] [--mke2fs FILE] [--busybox FILE]
-#             [--name NAME] [--commit C] [--branch B]
+#             [--modules DIR] [--name NAME] [--commit C] [--branch B]
 #
 # Lays out the guest root file system in the directory STAGE (emptied first):
 #   /init                  the `init` binary (PID 1)
@@ -11,6 +11,8 @@
 #                          with mkfs.ext2/3/4 links: hosts exec mkfs.ext4
 #   /bin/busybox + links   --busybox: the shell and tools hosts exec in the
 #                          UVM (sh, test, ls, udhcpc, ...), see below
+#   /lib/modules/<release> only with --modules: DIR/lib/modules/* as is (the
+#                          .ko files and depmod's index; /init loads from it)
 #   the directories init mounts on, rootfs/skel (/etc, /sbin scripts),
 #   /etc/os-release, and hcsshim-style /info provenance files.
 # Every entry gets the mtime SOURCE_DATE_EPOCH (else 0) so archives of the
@@ -20,13 +22,14 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 stage=$1
 shift
-bins=() runc="" mke2fs="" busybox="" name=lcow-guest commit=unknown branch=unknown
+bins=() runc="" mke2fs="" busybox="" modules="" name=lcow-guest commit=unknown branch=unknown
 while [ $# -gt 0 ]; do
 	case $1 in
 	--bin) bins+=("$2") ;;
 	--runc) runc=$2 ;;
 	--mke2fs) mke2fs=$2 ;;
 	--busybox) busybox=$2 ;;
+	--modules) modules=$2 ;;
 	--name) name=$2 ;;
 	--commit) commit=$2 ;;
 	--branch) branch=$2 ;;
@@ -73,6 +76,13 @@ if [ -n "$runc" ]; then
 		cp -L "$lib" ".$lib"
 		chmod 0755 ".$lib"
 	done
+fi
+
+# Kernel modules, for the kernel this image goes with.
+if [ -n "$modules" ]; then
+	install -d -m 0755 lib/modules
+	cp -R "$modules/lib/modules/." lib/modules/
+	chmod -R u=rwX,go=rX lib/modules
 fi
 
 # mke2fs answers to mkfs.ext4 (and ext2/ext3): it picks the file system type

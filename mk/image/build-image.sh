@@ -4,6 +4,8 @@
 # binaries first and passes, in the environment:
 #   IMAGE_DIR   output directory (out/, or out/debug/ for DEBUG=1)
 #   KERNEL_DIR  where kernel, vmlinux and kernel.config are (out/)
+#   MODULES_DIR the kernel's modules: MODULES_DIR/lib/modules/<release>/ goes
+#               to the rootfs as is (out/modules; absent: no modules)
 #   BINS        guest binaries (init → /init, others → /bin/)
 #   RUNC        runc to include (with its libraries)
 #   MKE2FS      the static mke2fs (deps/build.sh) for /sbin/mke2fs, mkfs.ext4
@@ -30,6 +32,7 @@ for b in ${BINS:-}; do
 done
 [ $have_init = 1 ] || echo "image: warning: no init binary: the image cannot boot to the GCS" >&2
 [ -n "${RUNC:-}" ] && args+=(--runc "$RUNC")
+[ -d "${MODULES_DIR:-}/lib/modules" ] && args+=(--modules "$MODULES_DIR")
 # Hosts exec these in the UVM (create-scratch, a console, DHCP): an image
 # without them boots, but its first container on a fresh host fails.
 if [ -f "${MKE2FS:-}" ]; then

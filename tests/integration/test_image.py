@@ -9,6 +9,9 @@ establish:
   through OVMF, and with rootfs.vhd as root on SCSI and on an NVDIMM (VPMem);
 - init runs the command line's child and the VM powers off by itself;
 - the running kernel's /proc/config.gz has every option of the fragment;
+- the virtio vsock transport is a module, never built in (issue 12), and the
+  image carries it with depmod's index in /lib/modules/<release>/; booted
+  without a virtio-vsock device, init loads nothing;
 - Debian's runc runs in the image (its libraries and loader are complete);
 - the programs hosts exec in the UVM are there, on hcsshim's PATH: sh, test
   and ls (busybox), udhcpc with its script, mkfs.ext4 (our static mke2fs,
@@ -141,15 +144,81 @@ def test_check_config_names_every_unsatisfied_option(tmp_path):
                         capture_output=True, text=True)
     assert ok.returncode == 0, ok.stderr
     bad_fragment = tmp_path / "bad.config"
+    # =y where the kernel has =m is a mismatch too (and the reverse).
     bad_fragment.write_text(open(FRAGMENT).read()
-                            + "CONFIG_LCOW_NO_SUCH_OPTION=y\nCONFIG_MODULES=y\n"
-                            + "# CONFIG_EXT4_FS is not set\n")
+                            + "CONFIG_LCOW_NO_SUCH_OPTION=y\nCONFIG_VIRTIO_VSOCKETS=y\n"
+                            + "CONFIG_HYPERV_VSOCKETS=m\n# CONFIG_EXT4_FS is not set\n")
     bad = subprocess.run(["bash", checker, str(bad_fragment), image("kernel.config")],
                          capture_output=True, text=True)
     assert bad.returncode != 0
-    for name in ("CONFIG_LCOW_NO_SUCH_OPTION", "CONFIG_MODULES", "CONFIG_EXT4_FS"):
+    for name in ("CONFIG_LCOW_NO_SUCH_OPTION", "CONFIG_VIRTIO_VSOCKETS=y requested, got m",
+                 "CONFIG_HYPERV_VSOCKETS=m requested, got y", "CONFIG_EXT4_FS"):
         assert name in bad.stderr, bad.stderr
-    assert "3 option(s)" in bad.stderr, bad.stderr
+    assert "4 option(s)" in bad.stderr, bad.stderr
+
+
+def kernel_release(path):
+    """The release in a bzImage's setup header ("6.1.192")."""
+    with open(path, "rb") as f:
+        head = f.read(0x10000)
+    at = 0x200 + struct.unpack_from("<H", head, 0x20E)[0]
+    return head[at:at + 256].split(b"\0")[0].decode().split()[0]
+
+
+VSOCK_KO = "kernel/net/vmw_vsock/vmw_vsock_virtio_transport.ko"
+VSOCK_COMMON_KO = "kernel/net/vmw_vsock/vmw_vsock_virtio_transport_common.ko"
+
+
+def test_release_kernel_has_virtio_vsock_as_a_module_only():
+    """Built in, virtio_vsock_init would take the guest-to-host transport
+    from hv_sock on Hyper-V hosts that do not pass
+    initcall_blacklist=virtio_vsock_init (issue 12)."""
+    with open(image("kernel.config")) as f:
+        config = f.read()
+    have = dict(re.findall(r"^(CONFIG_\w+)=(\S*)\s*$", config, re.M))
+    assert have.get("CONFIG_VIRTIO_VSOCKETS") == "m", have.get("CONFIG_VIRTIO_VSOCKETS")
+    assert have.get("CONFIG_VIRTIO_VSOCKETS_COMMON") == "m"
+    assert have.get("CONFIG_HYPERV_VSOCKETS") == "y" and have.get("CONFIG_VSOCKETS") == "y"
+    assert have.get("CONFIG_MODULES") == "y"
+    # Nothing else became a module on the way.
+    assert sorted(n for n, v in have.items() if v == "m") == [
+        "CONFIG_VIRTIO_VSOCKETS", "CONFIG_VIRTIO_VSOCKETS_COMMON"]
+    tree = image("modules", "lib", "modules", kernel_release(image("kernel")))
+    with open(os.path.join(tree, "modules.dep")) as f:
+        dep = f.read()
+    assert f"{VSOCK_KO}: {VSOCK_COMMON_KO}\n" in dep, dep
+    with open(os.path.join(tree, "modules.alias")) as f:
+        assert "alias virtio:d00000013v* vmw_vsock_virtio_transport\n" in f.read()
+    for ko in (VSOCK_KO, VSOCK_COMMON_KO):
+        with open(os.path.join(tree, ko), "rb") as f:
+            assert f.read(4) == b"\x7fELF"
+        sections = subprocess.run(["objdump", "-h", os.path.join(tree, ko)],
+                                  capture_output=True, text=True, check=True).stdout
+        assert ".debug_info" not in sections, f"{ko} is not stripped"
+    assert not os.path.lexists(os.path.join(tree, "build")), "a link into the build cache"
+
+
+def check_modules_in(byn, where):
+    """The kernel's modules tree, byte for byte, in an image's entries."""
+    release = kernel_release(image("kernel"))
+    tree = image("modules", "lib", "modules", release)
+    for rel in (VSOCK_KO, VSOCK_COMMON_KO, "modules.dep", "modules.alias"):
+        name = f"lib/modules/{release}/{rel}"
+        assert name in byn, f"/{name} missing from {where}"
+        with open(os.path.join(tree, rel), "rb") as f:
+            assert byn[name]["data"] == f.read(), f"/{name} in {where} differs from out/modules"
+
+
+def test_images_carry_the_modules_tree():
+    """initrd (and so the UKI), debug initrd, rootfs.tar.gz (test below: the
+    same tree as the initrd) and rootfs.vhd hold /lib/modules/<release>."""
+    check_modules_in(by_name(read_cpio(image("initrd.img"))), "initrd.img")
+    check_modules_in(by_name(read_cpio(debug_image("initrd.img"))), "debug/initrd.img")
+    release = kernel_release(image("kernel"))
+    out = subprocess.run(["debugfs", "-R", f"cat /lib/modules/{release}/{VSOCK_KO}",
+                          image("rootfs.vhd")], capture_output=True).stdout
+    with open(image("modules", "lib", "modules", release, VSOCK_KO), "rb") as f:
+        assert out == f.read(), "rootfs.vhd lacks the virtio vsock module"
 
 
 def test_vendor_kernel_swap_unpacks_vmlinux_and_config(tmp_path):
@@ -176,16 +245,58 @@ def test_vendor_kernel_swap_unpacks_vmlinux_and_config(tmp_path):
 
 def test_boot_vmlinux_reports_every_fragment_option():
     """vmlinux + the release initrd: init runs the image's shell, which
-    prints the marker and /proc/config.gz, then the VM powers off by itself."""
-    cmd = f'{MARKER_CMD}; zcat /proc/config.gz'
+    prints the marker, /proc/modules and /proc/config.gz, then the VM powers
+    off by itself. This VM has no virtio-vsock device: init must load
+    nothing."""
+    cmd = f'{MARKER_CMD}; cat /proc/modules; echo END-MODULES; zcat /proc/config.gz'
     args = qemu.direct_args(image("vmlinux"), image("initrd.img"),
                             f'console=ttyS0 panic=-1 quiet -- /bin/sh -c "{cmd}"')
     run = boot(args)
     assert MARKER in run.output, run.output[-3000:]
     after = run.output.split(MARKER, 1)[1].replace("\r", "")
-    assert "# Linux/x86_64 6.1" in after, after[:2000]
-    assert config_mismatches(after) == []
+    modules, _, config = after.partition("END-MODULES")
+    assert modules.strip() == "", f"modules loaded without their device: {modules}"
+    assert "init: modules:" not in run.output, run.output[-3000:]
+    assert "# Linux/x86_64 6.1" in config, config[:2000]
+    assert config_mismatches(config) == []
+    assert re.search(r"^CONFIG_VIRTIO_VSOCKETS=m$", config, re.M)
     assert_powered_off(run)
+
+
+def test_vendor_kernel_modules(tmp_path):
+    """make image KERNEL=… MODULES=dir: dir/lib/modules/<release> (release
+    from the bzImage) becomes out/modules, indexed by depmod when a package
+    shipped it without modules.dep; a dir without that release is refused
+    before out/ changes; without MODULES= no modules are left in out/."""
+    script = os.path.join(TOP, "kernel-config", "vendor-kernel.py")
+    release = kernel_release(image("kernel"))
+    vendor = tmp_path / "vendor"
+    shutil.copytree(image("modules"), vendor, symlinks=True)
+    tree = vendor / "lib" / "modules" / release
+    for f in os.listdir(tree):
+        if f.startswith("modules."):
+            os.unlink(tree / f)
+    os.symlink("/usr/src/nowhere", tree / "build")
+    out = tmp_path / "out"
+    r = subprocess.run([sys.executable, script, image("kernel"), str(out), "--modules",
+                        str(vendor)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    got = out / "modules" / "lib" / "modules" / release
+    assert (got / VSOCK_KO).read_bytes() == (tree / VSOCK_KO).read_bytes()
+    assert f"{VSOCK_KO}: {VSOCK_COMMON_KO}" in (got / "modules.dep").read_text()
+    assert "vmw_vsock_virtio_transport" in (got / "modules.alias").read_text()
+    assert not os.path.lexists(got / "build")
+
+    r = subprocess.run([sys.executable, script, image("kernel"), str(out), "--modules",
+                        str(tmp_path)], capture_output=True, text=True)
+    assert r.returncode != 0 and f"lib/modules/{release}" in r.stderr, r.stderr
+    assert (got / VSOCK_KO).exists(), "a refused MODULES= changed out/"
+
+    r = subprocess.run([sys.executable, script, image("kernel"), str(out)],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert not (out / "modules").exists()
+    assert "CONFIG_MODULES=y but no MODULES=" in r.stderr
 
 
 @pytest.mark.parametrize("kernel", ["kernel", "vmlinux"])
@@ -677,7 +788,8 @@ def test_linuxkit_yml_schema():
     kernel = doc["kernel"]
     assert set(kernel) <= LK_KERNEL, f"unknown kernel keys {set(kernel) - LK_KERNEL}"
     assert isinstance(kernel["image"], str) and ":" in kernel["image"]
-    assert kernel["tar"] == "none", "the kernel carries no modules"
+    # The kernel image's modules (its /kernel.tar: out/modules as a tar).
+    assert kernel.get("tar", "kernel.tar") == "kernel.tar", "the kernel's modules left out"
     assert isinstance(doc["init"], list) and all(isinstance(i, str) for i in doc["init"])
     for entry in doc["files"]:
         assert set(entry) <= LK_FILE, f"unknown file keys {set(entry) - LK_FILE}"

@@ -181,6 +181,35 @@ def test_boot_entropy_log_negotiate_within_bound(uvm):
     uvm.vm.log.wait_for(lambda e: e["msg"] == "GCS started", timeout=10)
 
 
+def test_init_loaded_the_virtio_vsock_module(uvm):
+    """The virtio vsock transport is a module (kernel-config/lcow.config), and
+    the command line has no initcall_blacklist: init loaded it because the
+    virtio-vsock device is there, its dependency first, before the entropy
+    dial. The boot working at all shows vsock works; this shows how."""
+    code, out, err = uvm.sh("cat /proc/modules; echo @@; dmesg; echo @@; cat /proc/cmdline; "
+                            "echo @@; zcat /proc/config.gz | grep VIRTIO_VSOCKETS")
+    assert code == 0, err
+    modules, dmesg, cmdline, config = out.split("@@\n")
+    live = {line.split()[0]: line.split() for line in modules.splitlines()}
+    assert set(live) == {"vmw_vsock_virtio_transport", "vmw_vsock_virtio_transport_common"}, \
+        modules
+    # (No "used by" column to check: without MODULE_UNLOAD it reads "-".)
+    assert all(fields[4] == "Live" for fields in live.values()), modules
+    assert "initcall_blacklist" not in cmdline, cmdline
+    assert "CONFIG_VIRTIO_VSOCKETS=m" in config.split(), config
+    lines = dmesg.splitlines()
+
+    def at(record):
+        """The line number of init's kmsg record (dmesg adds a time prefix)."""
+        found = [i for i, line in enumerate(lines) if line.endswith("init: " + record)]
+        assert found, f"{record!r} not in dmesg:\n" + dmesg[-3000:]
+        return found[0]
+    assert (at("modules: loaded vmw_vsock_virtio_transport_common")
+            < at("modules: loaded vmw_vsock_virtio_transport")
+            < at("entropy: added 512 bytes from port 1")), dmesg[-3000:]
+    assert "init: modules: 2 loaded, 0 failed in 1 pass(es)" in uvm.vm.console_text()
+
+
 def test_uvm_process_stdin_stdout(uvm):
     data = os.urandom(256 * 1024)
     proc = uvm.host.execute(["cat"], stdin=True, stdout=True)

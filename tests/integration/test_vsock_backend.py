@@ -2,7 +2,8 @@
 
 Each test starts host/vsock-backend, boots the project's kernel (out/vmlinux)
 under QEMU (-accel tcg, vhost-user-vsock-pci) with the vsock-test initrd
-(tests/vm/vsock_test.c as /init), and checks what the guest reports on the
+(tests/vm/vsock_test.c as /init, the kernel's modules appended: its virtio
+vsock transport is a module), and checks what the guest reports on the
 serial console against what the host side saw on the unix sockets. No test
 opens AF_VSOCK on the build machine: AF_VSOCK exists only inside the guest.
 """
@@ -68,6 +69,10 @@ def test_guest_to_host_stream(vm_factory, buf_args):
     vm = vm_factory("send 5000 %d" % (8 * MiB), backend_args=buf_args)
     srv = vm.serve(5000, sink)
     vm.start()
+    # The kernel's virtio vsock transport is a module: the guest loaded it
+    # and its dependency (tests/vm/vsock_test.c, with /init's coldplug).
+    _, m = vm.wait_for(r"^modules ", 60)
+    assert (m["loaded"], m["failed"], m["error"]) == ("2", "0", "0"), vm.diagnostics()
     _, f = vm.wait_for(r"^send port=5000 ", 60)
     assert (f["error"], f["bytes"], f["cid"]) == ("0", str(8 * MiB), "3")
     assert srv.wait_results(1, 10) == [(8 * MiB, int(f["crc"], 16))]

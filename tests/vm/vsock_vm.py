@@ -178,6 +178,28 @@ def source(data):
     return handler
 
 
+def initrd_with_modules(initrd, kernel, workdir):
+    """initrd followed by a newc cpio of the kernel's modules tree
+    (<kernel's dir>/modules/lib/modules/<release>, from `make kernel`): the
+    kernel unpacks concatenated archives in order, and the guest loads the
+    virtio vsock transport from there. The initrd alone when the kernel has
+    no such tree (everything built in)."""
+    tree = os.path.join(os.path.dirname(os.path.abspath(kernel)), "modules")
+    if not os.path.isdir(os.path.join(tree, "lib", "modules")):
+        return initrd
+    names = subprocess.run(["find", "lib"], cwd=tree, capture_output=True, text=True,
+                           check=True).stdout
+    combined = os.path.join(workdir, "initrd+modules.img")
+    with open(combined, "wb") as out:
+        with open(initrd, "rb") as f:
+            shutil.copyfileobj(f, out)
+        out.write(b"\0" * (-out.tell() % 4))  # the next archive starts 4-aligned
+        out.flush()
+        subprocess.run(["cpio", "-o", "-H", "newc", "-R", "0:0", "--quiet"], cwd=tree,
+                       input=names.encode(), stdout=out, check=True)
+    return combined
+
+
 class VsockVM:
     """One backend plus one QEMU guest running the vsock-test ops."""
 
@@ -219,8 +241,10 @@ class VsockVM:
 
     def start_qemu(self):
         append = os.environ.get("VSOCK_VM_CMDLINE", "console=ttyS0 quiet panic=-1") + " -- " + self.ops
-        args = qemu_args(self.kernel, os.path.join(self.out, "vm", "vsock-test.initrd"),
-                         self.vu_socket, append, self.serial, reboot=self.reboot)
+        initrd = initrd_with_modules(os.path.join(self.out, "vm", "vsock-test.initrd"),
+                                     self.kernel, self.dir)
+        args = qemu_args(self.kernel, initrd, self.vu_socket, append, self.serial,
+                         reboot=self.reboot)
         self.qemu = subprocess.Popen(args, stdin=subprocess.DEVNULL,
                                      stdout=subprocess.DEVNULL,
                                      stderr=open(os.path.join(self.dir, "qemu.log"), "wb"))
