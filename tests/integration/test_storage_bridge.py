@@ -19,184 +19,23 @@ ext4 growth without CAP_SYS_RESOURCE) is checked for a clear, prompt error
 here; the mounts themselves run in the VM tests (test_storage_vm.py).
 """
 import errno
-import fcntl
 import json
 import os
 import re
 import shutil
 import stat
-import struct
 import subprocess
-import tempfile
 import time
 
 import pytest
 
 from conftest import OUT, require_root
 from gcs_host import HR, NULL_GUID, GcsProcess, Msg
+from storage_host import (CAP_SYS_RESOURCE, CONTROLLER_GUIDS, MiB, Rig, has_cap, kernel_has,
+                          mountinfo)
 
 GCS = os.path.join(OUT, "gcs")
 GUID = "5d3c1a2b-4e5f-4a6b-8c7d-0123456789ab"
-MiB = 1024 * 1024
-
-# UUIDv5 of "0".."3" (spec §5.1): hcsshim's SCSI controller instance ids.
-CONTROLLER_GUIDS = [
-    "df6d0690-79e5-55b6-a5ec-c1e2f77f580a",
-    "0110f83b-de10-5172-a266-78bca56bf50a",
-    "b5d2d8d4-3a75-51bf-945b-3444dc6b8579",
-    "305891a9-b251-5dfe-91a2-c25d9212275b",
-]
-HOST_OF = {0: 5, 1: 2, 2: 7, 3: 0}  # controller -> Linux SCSI host number
-
-LOOP_CTL_GET_FREE = 0x4C82
-LOOP_CONFIGURE = 0x4C0A
-LO_FLAGS_AUTOCLEAR = 4
-CAP_SYS_RESOURCE = 24
-
-
-def loop_config(backing_fd):
-    """struct loop_config {u32 fd, block_size; struct loop_info64; u64[8]}."""
-    info = struct.pack("=5Q4I64s64s32s2Q", 0, 0, 0, 0, 0, 0, 0, 0, LO_FLAGS_AUTOCLEAR,
-                       b"", b"", b"", 0, 0)
-    return struct.pack("=II", backing_fd, 0) + info + bytes(64)
-
-
-def has_cap(bit):
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("CapEff:"):
-                return bool(int(line.split()[1], 16) >> bit & 1)
-    return False
-
-
-def kernel_has(fs):
-    with open("/proc/filesystems") as f:
-        return any(line.split()[-1] == fs for line in f if line.strip())
-
-
-def mountinfo(path):
-    """(source, fstype, mount options, super options, propagation fields) of
-    the top mount at path, or None."""
-    found = None
-    with open("/proc/self/mountinfo") as f:
-        for line in f:
-            pre, post = line.split(" - ", 1)
-            fields = pre.split()
-            if fields[4] == path:
-                fstype, source, sopts = post.split()[:3]
-                found = (source, fstype, fields[5].split(","), sopts.split(","), fields[6:])
-    return found
-
-
-def mounts_below(top):
-    with open("/proc/self/mountinfo") as f:
-        points = [line.split()[4] for line in f]
-    return [p for p in points if p.startswith(top + "/")]
-
-
-class Rig:
-    """The private directory, fake sysfs and /dev, images and loop devices."""
-
-    def __init__(self):
-        self.dir = tempfile.mkdtemp(prefix="lcow-stbridge-")
-        self.run, self.sys, self.dev, self.img = (os.path.join(self.dir, d)
-                                                  for d in ("run", "sys", "dev", "img"))
-        for d in (self.run, self.sys, self.dev, self.img):
-            os.mkdir(d)
-        self.loop_fds = []
-
-    def path(self, rel):
-        return os.path.join(self.run, rel)
-
-    def image(self, name, size, files=None, fs=True, fs_size=None):
-        """An image file of `size` bytes; with fs an ext4 filesystem of
-        fs_size (default: all of it) holding `files` ({path: text or
-        callable(dir)})."""
-        path = os.path.join(self.img, name)
-        with open(path, "wb") as f:
-            f.truncate(fs_size or size)
-        if fs:
-            src = os.path.join(self.img, name + ".src")
-            os.mkdir(src)
-            for rel, content in (files or {}).items():
-                full = os.path.join(src, rel)
-                os.makedirs(os.path.dirname(full), exist_ok=True)
-                if callable(content):
-                    content(full)
-                else:
-                    with open(full, "w") as f:
-                        f.write(content)
-            subprocess.run(["mkfs.ext4", "-q", "-F", "-d", src, path], check=True,
-                           stdout=subprocess.DEVNULL)
-            shutil.rmtree(src)
-        if fs_size:
-            with open(path, "r+b") as f:
-                f.truncate(size)
-        return path
-
-    def attach(self, image):
-        """Attaches image to a free loop device (autoclear); returns N."""
-        backing = os.open(image, os.O_RDWR | os.O_CLOEXEC)
-        try:
-            ctl = os.open("/dev/loop-control", os.O_RDWR | os.O_CLOEXEC)
-        except OSError as e:
-            os.close(backing)
-            pytest.skip(f"no loop devices: {e}")
-        try:
-            for _ in range(50):
-                n = fcntl.ioctl(ctl, LOOP_CTL_GET_FREE)
-                try:
-                    fd = os.open(f"/dev/loop{n}", os.O_RDWR | os.O_CLOEXEC)
-                except FileNotFoundError:
-                    time.sleep(0.01)
-                    continue
-                try:
-                    fcntl.ioctl(fd, LOOP_CONFIGURE, loop_config(backing))
-                except OSError as e:
-                    os.close(fd)
-                    if e.errno != errno.EBUSY:
-                        raise
-                    time.sleep(0.01)  # someone else took it: try the next free one
-                    continue
-                self.loop_fds.append(fd)
-                return n
-            raise AssertionError(f"no free loop device for {image}")
-        finally:
-            os.close(ctl)
-            os.close(backing)
-
-    def node(self, name, loop_n):
-        """A block node dev/<name> for /dev/loop<loop_n>."""
-        rdev = os.stat(f"/dev/loop{loop_n}").st_rdev
-        os.mknod(os.path.join(self.dev, name), stat.S_IFBLK | 0o600, rdev)
-        return os.path.join(self.dev, name)
-
-    def plug(self, controller, lun, loop_n):
-        """The fake sysfs entries of a hot-plugged SCSI disk."""
-        host = HOST_OF[controller]
-        os.makedirs(os.path.join(self.sys, "bus", "vmbus", "devices",
-                                 CONTROLLER_GUIDS[controller], f"host{host}"), exist_ok=True)
-        addr = os.path.join(self.sys, "bus", "scsi", "devices", f"{host}:0:0:{lun}")
-        os.makedirs(os.path.join(addr, "block", f"loop{loop_n}"))
-        return addr
-
-    def disk(self, controller, lun, size=32 * MiB, **image_kw):
-        """An image attached as SCSI controller/LUN; returns (image, dev node)."""
-        image = self.image(f"c{controller}l{lun}.img", size, **image_kw)
-        n = self.attach(image)
-        node = self.node(f"loop{n}", n)
-        self.plug(controller, lun, n)
-        return image, node
-
-    def cleanup(self):
-        """Returns the mount points a test left behind (then removes them)."""
-        left = mounts_below(self.dir)
-        for mp in sorted(left, key=len, reverse=True):
-            subprocess.run(["umount", "-l", mp], stderr=subprocess.DEVNULL)
-        for fd in self.loop_fds:
-            os.close(fd)  # autoclear detaches once nothing is mounted
-        shutil.rmtree(self.dir)
-        return left
 
 
 class Storage:

@@ -1,0 +1,109 @@
+"""The host flows (tests/hostflows/*.json) in the VM: the image (out/vmlinux
+and out/initrd.img as built, no tools overlay: real hosts boot the release
+image) under QEMU (-accel tcg) with the vsock backend, one UVM per flow as
+every real host starts one (a flow begins with the UVM's first message and
+ends with HCS terminating it). The flow's SCSI disks are virtio-scsi LUNs of
+controller 0 and its VPMem layers sit at their offsets in one virtio-pmem
+device; each reply is checked as the flow's hcsshim version parses it
+(tests/hostflows/runner.py). Steps the VM cannot take (a VMBus NIC) are
+skipped with the reason the flow data gives.
+
+A flow that runs processes in the UVM itself (runhcs create-scratch: test,
+ls, mkfs.ext4) needs those programs in the image; while the image lacks them
+the flow is an expected failure naming what is missing."""
+import gzip
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import pytest
+
+from conftest import OUT, TOP
+
+sys.path.insert(0, os.path.join(TOP, "tests", "hostflows"))
+
+import runner  # noqa: E402
+
+IMAGE = os.environ.get("LCOW_IMAGE_OUT", os.path.join(TOP, "out"))
+KERNEL = os.environ.get("LCOW_KERNEL_VM", os.path.join(IMAGE, "vmlinux"))
+INITRD = os.path.join(IMAGE, "initrd.img")
+BACKEND = os.path.join(OUT, "vsock-backend")
+FLOWS = runner.load_flows()
+# The PATH hcsshim's internal/cmd gives a UVM process.
+UVM_PATH = ["usr/local/sbin", "usr/local/bin", "usr/sbin", "usr/bin", "sbin", "bin"]
+
+
+def _missing():
+    need = [("qemu-system-x86_64", shutil.which("qemu-system-x86_64")),
+            (f"{KERNEL} (make image)", os.path.exists(KERNEL)),
+            (f"{INITRD} (make image)", os.path.exists(INITRD)),
+            (f"{BACKEND} (make)", os.path.exists(BACKEND)),
+            ("busybox-static", os.path.exists("/bin/busybox")),
+            ("mke2fs", shutil.which("mke2fs")), ("dumpe2fs", shutil.which("dumpe2fs")),
+            ("debugfs", shutil.which("debugfs"))]
+    return [what for what, ok in need if not ok]
+
+
+_image_files = None
+
+
+def image_files():
+    """Every path in the initrd (a gzip newc cpio, possibly several)."""
+    global _image_files
+    if _image_files is None:
+        with open(INITRD, "rb") as f:
+            data = f.read()
+        if data[:2] == b"\x1f\x8b":
+            data = gzip.decompress(data)
+        r = subprocess.run(["cpio", "-t", "--quiet"], input=data, capture_output=True)
+        _image_files = {p.lstrip("./").lstrip("/") for p in r.stdout.decode().split()}
+    return _image_files
+
+
+def uvm_programs_missing(flow):
+    """The programs a flow's UVM processes run (CommandArgs[0]) that are not
+    on hcsshim's PATH in the image."""
+    progs = set()
+
+    def walk(steps):
+        for s in steps:
+            if s.get("send") == "ExecuteProcess" and \
+                    s["body"]["ContainerId"] == runner.hcsshim_host.NULL_GUID:
+                params = s["body"]["Settings"]["ProcessParameters"]["$json"]
+                progs.add(params["CommandArgs"][0])
+            if "loop" in s:
+                walk(s["loop"]["steps"])
+    walk(flow["steps"])
+    files = image_files()
+    return sorted(p for p in progs if not any(f"{d}/{p}" in files for d in UVM_PATH))
+
+
+@pytest.mark.parametrize("flow", FLOWS, ids=[f["name"] for f in FLOWS])
+def test_vm_hostflow(flow, request):
+    missing = _missing()
+    if missing:
+        pytest.skip("no " + ", ".join(missing))
+    absent = uvm_programs_missing(flow)
+    if absent:
+        request.node.add_marker(pytest.mark.xfail(
+            reason=f"the image has no {', '.join(absent)} on hcsshim's UVM PATH (busybox and "
+                   "a static mkfs.ext4 come with branch image)", strict=False))
+    work = tempfile.mkdtemp(prefix="lcow-vmflow-")
+    try:
+        env = runner.VmEnv(KERNEL, INITRD, BACKEND, flow, work)
+        failure = None
+        try:
+            result = runner.run_flow(flow, env)
+        except runner.FlowFailure as e:
+            failure = str(e)
+        if failure:
+            pytest.fail(failure, pytrace=False)
+        for step, why in result.skipped:
+            print(f"skipped in the VM: {step}: {why}")
+        bad = env.log_lines_bad()
+        assert not bad, "non-JSON gcs log lines (the host's log parser stops):\n" + \
+            "".join(bad[:5])
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
