@@ -65,11 +65,12 @@ int container_cgroup(enum container_parent p, const struct cgroup_config **out, 
 /* Every parent set up so far gets TotalRAM - reserve again (memory hot-add).
  * Blocking (a lower limit makes the kernel reclaim): jobs only. */
 int container_refresh_limits(struct error *e);
-/* OciBundlePath / ScratchDirPath: absolute, no "..", below an allowed root
- * (/run/gcs/c, /run/gcs/pods, plus LCOW_BUNDLE_ROOTS), no symlink on the
- * way. Blocking (lstat): jobs only. */
-int container_path_check(const char *what, const char *path, char *out, size_t size,
-			 struct error *e);
+/* OciBundlePath: absolute, no "..", below an allowed root (/run/gcs/c,
+ * /run/gcs/pods, plus LCOW_BUNDLE_ROOTS), no symlink on the way.
+ * ScratchDirPath: the same, where /run/mounts (and LCOW_SCRATCH_ROOTS) are
+ * allowed too. Blocking (lstat): jobs only. */
+int container_bundle_check(const char *path, char *out, size_t size, struct error *e);
+int container_scratch_check(const char *path, char *out, size_t size, struct error *e);
 
 /* ---- the table (container_table.c) ------------------------------------------ */
 

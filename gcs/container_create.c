@@ -137,10 +137,9 @@ static int create_run(void *data, struct error *err)
 	int child[3] = {-1, -1, -1}, rc;
 	struct error e;
 
-	rc = container_path_check("OciBundlePath", j->bundle_in, j->bundle, sizeof(j->bundle), err);
+	rc = container_bundle_check(j->bundle_in, j->bundle, sizeof(j->bundle), err);
 	if (rc == 0 && j->scratch_in[0])
-		rc = container_path_check("ScratchDirPath", j->scratch_in, j->scratch,
-					  sizeof(j->scratch), err);
+		rc = container_scratch_check(j->scratch_in, j->scratch, sizeof(j->scratch), err);
 	if (rc == 0)
 		rc = container_cgroup(j->parent, &j->cg, err);
 	if (rc == 0)

@@ -14,7 +14,14 @@
  *   LCOW_RUNC_TMP_DIR    per-call pid files, console sockets, process.json
  *                        (default /run/gcsrunc)
  *   LCOW_BUNDLE_ROOTS    colon-separated directories added to the allowed
- *                        roots of OciBundlePath/ScratchDirPath
+ *                        roots of OciBundlePath and ScratchDirPath
+ *   LCOW_SCRATCH_ROOTS   colon-separated directories added to the allowed
+ *                        roots of ScratchDirPath only (where tests mount
+ *                        what the VM mounts under /run/mounts)
+ *
+ * ScratchDirPath may also lie below /run/mounts: v0.12 hosts mount the
+ * scratch disk at /run/mounts/scsi/m<N> (their SCSI manager has no guest
+ * path for it) and send ScratchDirPath /run/mounts/scsi/m<N>/scratch/<id>.
  *   LCOW_CGROUP_REFRESH_MS  period of the parent-limit refresh (default
  *                        60000, the reference's), so tests need not wait
  *
@@ -65,8 +72,8 @@ static struct {
 	bool cg_ready[PARENT_COUNT];
 	pthread_mutex_t lock; /* cg_ready, and setting a parent up */
 	uint64_t reserve;
-	struct storage_config paths;
-	const char *roots[MAX_ROOTS + 1];
+	struct storage_config paths, scratch_paths;
+	const char *roots[MAX_ROOTS + 1], *scratch_roots[2 * MAX_ROOTS + 2];
 	struct gcs *gcs;
 	uint64_t refresh_ms;
 	bool refreshing;
@@ -173,11 +180,11 @@ int container_refresh_limits(struct error *e)
 
 /* ---- bundle paths --------------------------------------------------------------- */
 
-int container_path_check(const char *what, const char *path, char *out, size_t size,
-			 struct error *e)
+static int path_check(const struct storage_config *paths, const char *what, const char *path,
+		      char *out, size_t size, struct error *e)
 {
 	struct guest_path gp;
-	int rc = guest_path_check(&rt.paths, what, path, 0, &gp, e);
+	int rc = guest_path_check(paths, what, path, 0, &gp, e);
 
 	if (rc < 0)
 		return rc;
@@ -186,25 +193,49 @@ int container_path_check(const char *what, const char *path, char *out, size_t s
 	return 0;
 }
 
+int container_bundle_check(const char *path, char *out, size_t size, struct error *e)
+{
+	return path_check(&rt.paths, "OciBundlePath", path, out, size, e);
+}
+
+int container_scratch_check(const char *path, char *out, size_t size, struct error *e)
+{
+	return path_check(&rt.scratch_paths, "ScratchDirPath", path, out, size, e);
+}
+
+/* Appends the colon-separated absolute directories of env var `name` to
+ * roots (n used, at most max); returns the new count. The copy is kept for
+ * the life of the gcs. */
+static size_t add_roots(const char **roots, size_t n, size_t max, const char *name)
+{
+	char *copy = env(name) ? strdup(env(name)) : NULL, *save = NULL;
+
+	for (char *r = copy ? strtok_r(copy, ":", &save) : NULL; r;
+	     r = strtok_r(NULL, ":", &save)) {
+		if (r[0] != '/' || !r[1] || n == max)
+			log_warn("%s: '%s' ignored", name, r);
+		else
+			roots[n++] = r;
+	}
+	roots[n] = NULL;
+	return n;
+}
+
 static void set_roots(void)
 {
-	const char *extra = env("LCOW_BUNDLE_ROOTS");
-	size_t n = 0;
-	char *copy, *save = NULL;
+	size_t n = 0, k = 0;
 
 	rt.roots[n++] = "/run/gcs/c";
 	rt.roots[n++] = "/run/gcs/pods";
-	copy = extra ? strdup(extra) : NULL; /* kept for the life of the gcs */
-	for (char *r = copy ? strtok_r(copy, ":", &save) : NULL; r;
-	     r = strtok_r(NULL, ":", &save)) {
-		if (r[0] != '/' || !r[1] || n == MAX_ROOTS)
-			log_warn("LCOW_BUNDLE_ROOTS: '%s' ignored", r);
-		else
-			rt.roots[n++] = r;
-	}
-	rt.roots[n] = NULL;
+	n = add_roots(rt.roots, n, MAX_ROOTS, "LCOW_BUNDLE_ROOTS");
+	for (size_t i = 0; i < n; i++)
+		rt.scratch_roots[k++] = rt.roots[i];
+	rt.scratch_roots[k++] = "/run/mounts";
+	add_roots(rt.scratch_roots, k, 2 * MAX_ROOTS + 1, "LCOW_SCRATCH_ROOTS");
 	storage_config_init(&rt.paths);
 	rt.paths.allowed_roots = rt.roots;
+	storage_config_init(&rt.scratch_paths);
+	rt.scratch_paths.allowed_roots = rt.scratch_roots;
 }
 
 /* ---- runc ------------------------------------------------------------------------ */

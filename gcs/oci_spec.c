@@ -291,8 +291,11 @@ int oci_hosts_content(const char *hostname, char *buf, size_t size, struct error
 	char line[600] = "";
 	int n;
 
-	if (!oci_hostname_valid(hostname))
-		return error_set(e, ERR_INVALID_ARG, EINVAL, "invalid hostname \"%s\"", hostname);
+	/* Whitespace or a control character would break the file's lines. */
+	for (const char *p = hostname; *p; p++)
+		if ((unsigned char)*p <= ' ' || *p == 0x7f)
+			return error_set(e, ERR_INVALID_ARG, EINVAL,
+					 "hostname \"%s\" cannot go into /etc/hosts", hostname);
 	/* "127.0.0.1 name.domain name" so that the short name resolves too. */
 	if (*hostname && hostname[short_len] && short_len > 0)
 		snprintf(line, sizeof(line), "127.0.0.1 %s %.*s\n", hostname, (int)short_len,
@@ -848,7 +851,12 @@ static int choose_hostname(struct json_object *spec, const struct oci_prepare_op
 					 o->id, h);
 		return 0;
 	}
+	/* Only the spec's name is checked, as the reference does: the UVM's
+	 * is whatever the kernel has, "(none)" when nobody named the UVM,
+	 * which is the case under every host. */
 	if (h && *h) {
+		if (!oci_hostname_valid(h))
+			return error_set(e, ERR_INVALID_ARG, EINVAL, "invalid hostname \"%s\"", h);
 		snprintf(buf, size, "%s", h);
 	} else if (o->uvm_hostname) {
 		snprintf(buf, size, "%s", o->uvm_hostname);
@@ -856,8 +864,6 @@ static int choose_hostname(struct json_object *spec, const struct oci_prepare_op
 		return error_errno(e, errno, "gethostname");
 	}
 	buf[size - 1] = '\0';
-	if (!oci_hostname_valid(buf))
-		return error_set(e, ERR_INVALID_ARG, EINVAL, "invalid hostname \"%s\"", buf);
 	return 0;
 }
 

@@ -274,6 +274,7 @@ class OffVmEnv(Env):
             "LCOW_STORAGE_EXTRA_ROOTS": under("gcs/c", "gcs/pods", "mounts", "layers",
                                               "drivers"),
             "LCOW_BUNDLE_ROOTS": under("gcs/c", "gcs/pods"),
+            "LCOW_SCRATCH_ROOTS": under("mounts"),
             "LCOW_STORAGE_DEVICE_TIMEOUT_MS": "5000"})
         self.gcs = None
         for name, dev in flow.get("devices", {}).items():

@@ -365,6 +365,36 @@ TEST(hostname_and_dns_validation)
 	json_object_put(s);
 }
 
+/* No host names the UVM, so the kernel's "(none)" is its hostname: a
+ * container without a hostname of its own gets it, as with the reference
+ * (which checks only the spec's name). */
+TEST(unnamed_uvm_hostname_is_used_as_is)
+{
+	struct json_object *s;
+	struct oci_prepare_opts o;
+	struct oci_prepared p;
+	struct error e;
+	char f[256];
+
+	setup();
+	s = spec_with(ROOTFS_SPEC(""));
+	o = opts("c4", "b4");
+	o.uvm_hostname = "(none)";
+	CHECK_OK(prepare(s, &o, &p, &e));
+	path(f, sizeof(f), "b4/hostname");
+	CHECK_STREQ(read_file(f), "(none)\n");
+	path(f, sizeof(f), "b4/hosts");
+	CHECK(strstr(read_file(f), "127.0.0.1 (none)\n") != NULL);
+	json_object_put(s);
+
+	s = spec_with(ROOTFS_SPEC(""));
+	o = opts("c5", "b5");
+	o.uvm_hostname = "two\nlines";
+	CHECK(prepare(s, &o, &p, &e) < 0);
+	CHECK(strstr(e.msg, "cannot go into /etc/hosts") != NULL);
+	json_object_put(s);
+}
+
 TEST(config_json_keeps_every_other_value_byte_for_byte)
 {
 	/* Values the guest does not mean to change must reach runc exactly:
