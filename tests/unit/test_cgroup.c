@@ -15,22 +15,9 @@
 
 static char tmp[64];
 
-static void cleanup_tmp(void)
-{
-	char cmd[128];
-
-	if (tmp[0]) {
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
-		if (system(cmd) != 0)
-			fprintf(stderr, "cleanup of %s failed\n", tmp);
-	}
-}
-
 static void make_tmp(void)
 {
-	strcpy(tmp, "/tmp/lcow-cg-XXXXXX");
-	CHECK(mkdtemp(tmp) != NULL);
-	atexit(cleanup_tmp);
+	unit_tmpdir(tmp, sizeof(tmp), "cg");
 }
 
 /* Creates <tmp>/<rel> (and its directories) holding `text`. */

@@ -35,23 +35,10 @@ __attribute__((constructor)) static void quiet_kmsg(void)
 	klog_set_kmsg(0);
 }
 
-static void cleanup_tmp(void)
-{
-	char cmd[128];
-
-	if (tmp[0]) {
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
-		if (system(cmd) != 0)
-			fprintf(stderr, "cleanup of %s failed\n", tmp);
-	}
-}
-
 /* <tmp>/mods is the modules dir, <tmp>/sys the sysfs root (both empty). */
 static void make_tmp(void)
 {
-	strcpy(tmp, "/tmp/lcow-mod-XXXXXX");
-	CHECK(mkdtemp(tmp) != NULL);
-	atexit(cleanup_tmp);
+	unit_tmpdir(tmp, sizeof(tmp), "mod");
 	snprintf(mods, sizeof(mods), "%s/mods", tmp);
 	snprintf(sys, sizeof(sys), "%s/sys", tmp);
 	CHECK_EQ(mkdir(mods, 0755), 0);

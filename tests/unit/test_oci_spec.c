@@ -13,17 +13,6 @@
 
 static char tmp[64];
 
-static void cleanup(void)
-{
-	char cmd[128];
-
-	if (tmp[0]) {
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
-		if (system(cmd) != 0)
-			fprintf(stderr, "cleanup of %s failed\n", tmp);
-	}
-}
-
 static void path(char *buf, size_t size, const char *rel)
 {
 	snprintf(buf, size, "%s/%s", tmp, rel);
@@ -67,9 +56,7 @@ static char *read_file(const char *abs)
  * a rootfs with users. */
 static void setup(void)
 {
-	strcpy(tmp, "/tmp/lcow-oci-XXXXXX");
-	CHECK(mkdtemp(tmp) != NULL);
-	atexit(cleanup);
+	unit_tmpdir(tmp, sizeof(tmp), "oci");
 	mkdirs("rootfs/etc");
 	write_file("rootfs/etc/passwd", "root:x:0:0::/root:/bin/sh\n"
 					"alice:x:1000:1000::/home/alice:/bin/sh\n"

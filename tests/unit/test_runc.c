@@ -183,22 +183,9 @@ TEST(pid_file)
 
 static char tmp[64];
 
-static void cleanup(void)
-{
-	char cmd[128];
-
-	if (tmp[0]) {
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
-		if (system(cmd) != 0)
-			fprintf(stderr, "cleanup of %s failed\n", tmp);
-	}
-}
-
 static void make_tmp(void)
 {
-	strcpy(tmp, "/tmp/lcow-runc-XXXXXX");
-	CHECK(mkdtemp(tmp) != NULL);
-	atexit(cleanup);
+	unit_tmpdir(tmp, sizeof(tmp), "runc");
 }
 
 /* A child connects to path and sends nfds copies of fd (nfds 0: just data). */

@@ -32,10 +32,11 @@ static bool cg_ready;
 static char ids[MAX_IDS][64];
 static int nids;
 
+/* Runs before unit_tmpdir()'s removal of tmp (registered after it): runc's
+ * state is in tmp/runc-root. */
 static void cleanup(void)
 {
 	struct error e;
-	char cmd[160];
 
 	for (int i = 0; i < nids; i++)
 		runc_delete(&rc, ids[i], true, &e);
@@ -44,11 +45,6 @@ static void cleanup(void)
 		;
 	if (cg_ready && cgroup_teardown(&cg, &e) < 0)
 		fprintf(stderr, "cleanup: %s\n", e.msg);
-	if (tmp[0]) {
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
-		if (system(cmd) != 0)
-			fprintf(stderr, "cleanup of %s failed\n", tmp);
-	}
 }
 
 static void setup(void)
@@ -66,8 +62,7 @@ static void setup(void)
 	snprintf(prefix, sizeof(prefix), "/lcow-test-%d-rt", (int)getpid());
 	if (cgroup_config_init(&cg, CGROUP_DEFAULT_ROOT, prefix, "pods", &e) < 0)
 		SKIP("no usable cgroup layout: %s", e.msg);
-	strcpy(tmp, "/tmp/lcow-rt-XXXXXX");
-	CHECK(mkdtemp(tmp) != NULL);
+	unit_tmpdir(tmp, sizeof(tmp), "rt");
 	atexit(cleanup);
 	CHECK_EQ(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
 	CHECK_OK(cgroup_total_ram(&total, &e));

@@ -13,22 +13,9 @@
 static char tmp[64];
 static struct cgroup_config cfg;
 
-static void cleanup(void)
-{
-	char cmd[128];
-
-	if (tmp[0]) {
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
-		if (system(cmd) != 0)
-			fprintf(stderr, "cleanup of %s failed\n", tmp);
-	}
-}
-
 static void make_tree(enum cgroup_layout layout)
 {
-	strcpy(tmp, "/tmp/lcow-stats-XXXXXX");
-	CHECK(mkdtemp(tmp) != NULL);
-	atexit(cleanup);
+	unit_tmpdir(tmp, sizeof(tmp), "stats");
 	cfg = (struct cgroup_config){.layout = layout, .parent = "pods"};
 	snprintf(cfg.root, sizeof(cfg.root), "%s", tmp);
 }

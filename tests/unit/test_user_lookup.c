@@ -3,6 +3,7 @@
 #include "unit.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -23,23 +24,26 @@ static void write_file(const char *rel, const char *text)
 	fclose(f);
 }
 
-static void cleanup(void)
+/* Runs after unit_tmpdir()'s removal of root (registered before it): a
+ * rootfs left behind fails the test. */
+static void check_removed(void)
 {
-	char cmd[128];
+	struct stat st;
 
-	if (root[0]) {
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
-		CHECK_EQ(system(cmd), 0);
-	}
+	if (root[0])
+		CHECK(lstat(root, &st) < 0 && errno == ENOENT);
 }
 
 static void make_rootfs(void)
 {
+	static bool checked;
 	char etc[128];
 
-	strcpy(root, "/tmp/lcow-user-XXXXXX");
-	CHECK(mkdtemp(root) != NULL);
-	atexit(cleanup);
+	if (!checked) {
+		CHECK_EQ(atexit(check_removed), 0);
+		checked = true;
+	}
+	unit_tmpdir(root, sizeof(root), "user");
 	snprintf(etc, sizeof(etc), "%s/etc", root);
 	CHECK_EQ(mkdir(etc, 0755), 0);
 	write_file("etc/passwd", "root:x:0:0:root:/root:/bin/sh\n"

@@ -1,11 +1,15 @@
 #include "unit.h"
 
+#include <errno.h>
+#include <ftw.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #define UNIT_MAX 512
 #define UNIT_EXIT_SKIP 77
+#define UNIT_MAX_TMPDIRS 16
 
 static struct {
 	const char *name;
@@ -46,6 +50,56 @@ void unit_skip(const char *fmt, ...)
 	va_end(ap);
 	putchar('\n');
 	exit(UNIT_EXIT_SKIP);
+}
+
+/* unit_tmpdir()'s directories, removed by one atexit() handler. */
+static char tmpdirs[UNIT_MAX_TMPDIRS][128];
+static int ntmpdirs;
+static bool tmpdir_remove_failed;
+
+static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	if (remove(path) < 0 && errno != ENOENT) {
+		fprintf(stderr, "unit: cannot remove %s: %s\n", path, strerror(errno));
+		tmpdir_remove_failed = true;
+	}
+	return 0;
+}
+
+static void remove_tmpdirs(void)
+{
+	for (int i = ntmpdirs - 1; i >= 0; i--) {
+		tmpdir_remove_failed = false;
+		/* Depth first, and FTW_PHYS: a symlink is removed, not followed. A
+		 * directory the test removed itself is no failure. */
+		if (nftw(tmpdirs[i], remove_entry, 32, FTW_DEPTH | FTW_PHYS) < 0 && errno != ENOENT)
+			tmpdir_remove_failed = true;
+		if (tmpdir_remove_failed)
+			fprintf(stderr, "cleanup of %s failed\n", tmpdirs[i]);
+	}
+}
+
+void unit_tmpdir(char *buf, size_t size, const char *tag)
+{
+	static bool registered;
+	char *dir;
+	int n;
+
+	if (ntmpdirs == UNIT_MAX_TMPDIRS)
+		unit_fail(__FILE__, __LINE__, "more than %d temp dirs", UNIT_MAX_TMPDIRS);
+	dir = tmpdirs[ntmpdirs];
+	n = snprintf(dir, sizeof(tmpdirs[0]), "/tmp/lcow-%s-XXXXXX", tag);
+	if (n < 0 || (size_t)n >= sizeof(tmpdirs[0]) || (size_t)n >= size)
+		unit_fail(__FILE__, __LINE__, "temp dir name for tag %s does not fit", tag);
+	if (!registered) {
+		if (atexit(remove_tmpdirs) != 0)
+			unit_fail(__FILE__, __LINE__, "atexit failed");
+		registered = true;
+	}
+	if (!mkdtemp(dir))
+		unit_fail(__FILE__, __LINE__, "mkdtemp(%s): %s", dir, strerror(errno));
+	ntmpdirs++;
+	memcpy(buf, dir, (size_t)n + 1);
 }
 
 static int run_one(int i)

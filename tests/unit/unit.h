@@ -16,6 +16,14 @@ void unit_fail(const char *file, int line, const char *fmt, ...)
 	__attribute__((noreturn, format(printf, 3, 4)));
 void unit_skip(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 
+/* A private directory /tmp/lcow-<tag>-XXXXXX, removed with everything in it
+ * when the test process exits; its path goes to buf. Fails the test if it
+ * cannot be made. The removal is one atexit() handler, registered at the
+ * first call: handlers a test registers after that call run before the
+ * directories are removed, those registered before it run after. Symlinks
+ * inside are removed, never followed. */
+void unit_tmpdir(char *buf, size_t size, const char *tag);
+
 #define TEST(name)                                                                                 \
 	static void name(void);                                                                    \
 	__attribute__((constructor)) static void unit_reg_##name(void)                             \
