@@ -56,6 +56,7 @@ void unit_skip(const char *fmt, ...)
 static char tmpdirs[UNIT_MAX_TMPDIRS][128];
 static int ntmpdirs;
 static bool tmpdir_remove_failed;
+static pid_t tmpdir_owner; /* forked children that exit() leave them alone */
 
 static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
 {
@@ -68,6 +69,8 @@ static int remove_entry(const char *path, const struct stat *st, int type, struc
 
 static void remove_tmpdirs(void)
 {
+	if (getpid() != tmpdir_owner)
+		return;
 	for (int i = ntmpdirs - 1; i >= 0; i--) {
 		tmpdir_remove_failed = false;
 		/* Depth first, and FTW_PHYS: a symlink is removed, not followed. A
@@ -95,6 +98,7 @@ void unit_tmpdir(char *buf, size_t size, const char *tag)
 		if (atexit(remove_tmpdirs) != 0)
 			unit_fail(__FILE__, __LINE__, "atexit failed");
 		registered = true;
+		tmpdir_owner = getpid();
 	}
 	if (!mkdtemp(dir))
 		unit_fail(__FILE__, __LINE__, "mkdtemp(%s): %s", dir, strerror(errno));
