@@ -29,7 +29,8 @@ from conftest import OUT, TOP
 sys.path.insert(0, os.path.join(TOP, "tests", "vm"))
 
 import lcow_ops  # noqa: E402
-from lcow_vm import (Diod, LcowVM, blank_disk, busybox_layer)  # noqa: E402
+from lcow_vm import (Diod, LcowVM, blank_disk, busybox_layer,  # noqa: E402
+                     missing_prereqs)
 from uvm_process import UvmHost, read_all  # noqa: E402
 
 IMAGE = os.environ.get("LCOW_IMAGE_OUT", os.path.join(TOP, "out"))
@@ -38,6 +39,8 @@ INITRD = os.path.join(IMAGE, "initrd.img")
 BACKEND = os.path.join(OUT, "vsock-backend")
 BOOT_BOUND = 60  # seconds from QEMU's launch to a negotiated bridge (TCG; ~3 s seen)
 MiB = 1 << 20
+# busybox for the container layer; mke2fs and debugfs for disk images.
+HOST_TOOLS = ("/bin/busybox", "mke2fs", "debugfs")
 
 LUN_LAYER, LUN_SCRATCH, LUN_RO, LUN_RW, LUN_BLANK = 1, 2, 3, 4, 5
 # (offset, size) of two ext4 layers packed on the pmem device as hcsshim
@@ -46,14 +49,6 @@ PMEM_LAYERS = [(0, 4 * MiB), (4198400, 8 * MiB)]
 PMEM_SIZE = 32 * MiB
 
 
-def _missing():
-    need = [("qemu-system-x86_64", shutil.which("qemu-system-x86_64")),
-            (f"{KERNEL} (make image)", os.path.exists(KERNEL)),
-            (f"{INITRD} (make image)", os.path.exists(INITRD)),
-            (f"{BACKEND} (make)", os.path.exists(BACKEND)),
-            ("busybox-static", os.path.exists("/bin/busybox")),
-            ("mke2fs", shutil.which("mke2fs")), ("debugfs", shutil.which("debugfs"))]
-    return [what for what, ok in need if not ok]
 
 
 def _ext4(path, files, size_mib):
@@ -150,7 +145,7 @@ class Uvm:
 
 @pytest.fixture(scope="module")
 def uvm():
-    missing = _missing()
+    missing = missing_prereqs(KERNEL, INITRD, BACKEND, HOST_TOOLS)
     if missing:
         pytest.skip("no " + ", ".join(missing))
     work = tempfile.mkdtemp(prefix="lcow-e2e-")
@@ -372,7 +367,7 @@ def test_log_stream_is_json_throughout(uvm):
 
 
 def test_shutdown_graceful_powers_the_vm_off():
-    missing = _missing()
+    missing = missing_prereqs(KERNEL, INITRD, BACKEND, HOST_TOOLS)
     if missing:
         pytest.skip("no " + ", ".join(missing))
     vm = LcowVM(KERNEL, INITRD, BACKEND)

@@ -25,6 +25,7 @@ from conftest import OUT, TOP
 sys.path.insert(0, os.path.join(TOP, "tests", "hostflows"))
 
 import runner  # noqa: E402
+from lcow_vm import missing_prereqs  # noqa: E402  (runner put tests/vm on the path)
 
 IMAGE = os.environ.get("LCOW_IMAGE_OUT", os.path.join(TOP, "out"))
 KERNEL = os.environ.get("LCOW_KERNEL_VM", os.path.join(IMAGE, "vmlinux"))
@@ -35,15 +36,6 @@ FLOWS = runner.load_flows()
 UVM_PATH = ["usr/local/sbin", "usr/local/bin", "usr/sbin", "usr/bin", "sbin", "bin"]
 
 
-def _missing():
-    need = [("qemu-system-x86_64", shutil.which("qemu-system-x86_64")),
-            (f"{KERNEL} (make image)", os.path.exists(KERNEL)),
-            (f"{INITRD} (make image)", os.path.exists(INITRD)),
-            (f"{BACKEND} (make)", os.path.exists(BACKEND)),
-            ("busybox-static", os.path.exists("/bin/busybox")),
-            ("mke2fs", shutil.which("mke2fs")), ("dumpe2fs", shutil.which("dumpe2fs")),
-            ("debugfs", shutil.which("debugfs"))]
-    return [what for what, ok in need if not ok]
 
 
 _image_files = None
@@ -82,7 +74,8 @@ def uvm_programs_missing(flow):
 
 @pytest.mark.parametrize("flow", FLOWS, ids=[f["name"] for f in FLOWS])
 def test_vm_hostflow(flow):
-    missing = _missing()
+    missing = missing_prereqs(KERNEL, INITRD, BACKEND,
+                              ("/bin/busybox", "mke2fs", "dumpe2fs", "debugfs"))
     if missing:
         pytest.skip("no " + ", ".join(missing))
     # A host execs these in the UVM and brings none of its own: an image

@@ -43,7 +43,8 @@ from conftest import OUT, TOP
 sys.path.insert(0, os.path.join(TOP, "tests", "vm"))
 
 import lcow_ops  # noqa: E402
-from lcow_vm import GCS_COMMAND, KERNEL_OPTIONS, LcowVM, blank_disk, cmdline  # noqa: E402
+from lcow_vm import (GCS_COMMAND, KERNEL_OPTIONS, LcowVM, blank_disk,  # noqa: E402
+                     cmdline, missing_prereqs)
 from uvm_process import UvmHost, read_all  # noqa: E402
 
 IMAGE = os.environ.get("LCOW_IMAGE_OUT", os.path.join(TOP, "out"))
@@ -67,14 +68,6 @@ TESTD_RETRY = 5.0  # timeout.TestDRetryLoop
 RPC = 240          # timeout.ExternalCommandToStart (4 min)
 
 
-def _missing():
-    need = [("qemu-system-x86_64", shutil.which("qemu-system-x86_64")),
-            (f"{KERNEL} (make image)", os.path.exists(KERNEL)),
-            (f"{INITRD} (make image)", os.path.exists(INITRD)),
-            (f"{BACKEND} (make)", os.path.exists(BACKEND)),
-            ("e2fsck", shutil.which("e2fsck")), ("dumpe2fs", shutil.which("dumpe2fs")),
-            ("debugfs", shutil.which("debugfs"))]
-    return [what for what, ok in need if not ok]
 
 
 class Uvm:
@@ -121,7 +114,7 @@ class Uvm:
 
 @pytest.fixture(scope="module")
 def uvm():
-    missing = _missing()
+    missing = missing_prereqs(KERNEL, INITRD, BACKEND, ("e2fsck", "dumpe2fs", "debugfs"))
     if missing:
         pytest.skip("no " + ", ".join(missing))
     work = tempfile.mkdtemp(prefix="lcow-scratch-")

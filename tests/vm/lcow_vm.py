@@ -61,6 +61,17 @@ def cmdline(options=KERNEL_OPTIONS, gcs_command=GCS_COMMAND, entropy_port=ENTROP
     return f"{options} -- {init_args}{gcs_command}"
 
 
+def missing_prereqs(kernel, initrd, backend, tools=()):
+    """What a VM test needs and this machine lacks: QEMU, the image
+    (make image), the vsock backend (make), and host tools by name."""
+    need = [("qemu-system-x86_64", shutil.which("qemu-system-x86_64")),
+            (f"{kernel} (make image)", os.path.exists(kernel)),
+            (f"{initrd} (make image)", os.path.exists(initrd)),
+            (f"{backend} (make)", os.path.exists(backend))]
+    need += [(t, os.path.exists(t) if t.startswith("/") else shutil.which(t)) for t in tools]
+    return [what for what, ok in need if not ok]
+
+
 def format_log(entry):
     """One gcs JSON log object as a line: time level msg key=value..."""
     t = str(entry.get("time", ""))
