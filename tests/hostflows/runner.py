@@ -906,6 +906,24 @@ def run_flow(flow, env, log=None):
     return runner
 
 
+def replay(flow, env, where):
+    """run_flow for a test: None when the flow passed, else why it failed (a
+    reply the host would not take, or gcs log lines its parser stops at).
+    Prints what was skipped `where` (off-VM, in the VM) and what the host's
+    terminate left for the environment to remove."""
+    try:
+        result = run_flow(flow, env)
+    except FlowFailure as e:
+        return str(e)
+    for step, why in result.skipped:
+        print(f"skipped {where}: {step}: {why}")
+    if result.leftovers:
+        print("removed after the host's terminate:", result.leftovers)
+    bad = env.log_lines_bad()
+    if bad:
+        return "non-JSON gcs log lines (the host's log parser stops):\n" + "".join(bad[:5])
+    return None
+
 
 def show(flow):
     """The flow as the host puts it on the wire (in a UVM: ${RUN} = /run);

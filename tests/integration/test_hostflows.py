@@ -53,17 +53,6 @@ def test_hostflow(flow):
         pytest.skip("needs " + ", ".join(missing))
     if any("nic" in d for d in flow.get("devices", {}).values()) and not veth_possible():
         pytest.skip("cannot create veth pairs for the pod's NIC")
-    env = runner.OffVmEnv(GCS, flow)
-    failure = None
-    try:
-        result = runner.run_flow(flow, env)
-    except runner.FlowFailure as e:
-        failure = str(e)
+    failure = runner.replay(flow, runner.OffVmEnv(GCS, flow), "off-VM")
     if failure:
         pytest.fail(failure, pytrace=False)
-    for step, why in result.skipped:
-        print(f"skipped off-VM: {step}: {why}")
-    if result.leftovers:
-        print("removed after the host's terminate:", result.leftovers)
-    bad = env.log_lines_bad()
-    assert not bad, "non-JSON gcs log lines (the host's log parser stops):\n" + "".join(bad[:5])
