@@ -1,30 +1,56 @@
-# The guest compute service. Every gcs/*.c except main.c and testhooks.c is
-# archived into libgcs.a (unit tests link it).
+# The guest compute service, one archive per folder (CONTRIBUTING.md shows
+# the layers and who may include whom):
 #
-# Handlers register themselves from constructors (gcs/handler.h), which an
-# archive would drop when nothing references their object file: the gcs
-# binary therefore links every gcs object directly, so a new handler file
-# needs no Makefile change.
+#   core/        event loop, jobs, log, arena, kmsg, crash, dial, child exec
+#   bridge/      the connection, framing, codec, dispatch, replies, HRESULTs
+#   handlers/    one file per message family: request -> runtime -> reply
+#   process/ containers/ runc/ storage/ network/ cgroups/ security/
+#                the runtime, which knows nothing of the wire
+#
+# Each folder becomes $(OUT)/libgcs_<folder>.a; unit tests link only the
+# archives they use (tests/tests.mk). main.c, options and flags stay at the
+# top (libgcs_options.a).
+#
+# Handlers register themselves from constructors (gcs/bridge/handler.h),
+# which an archive would drop when nothing references their object file: the
+# gcs binary therefore links the handlers' objects directly, so a new handler
+# file needs no Makefile change.
 #
 # gcs-testhooks is gcs plus gcs/testhooks.c (a test-only notification source,
 # see that file); it is built for the tests and never installed in the image.
+GCS_AREAS := core bridge handlers process containers runc storage network cgroups security
 GCS_MAIN_SRCS := gcs/main.c
 GCS_TEST_SRCS := gcs/testhooks.c
-GCS_LIB_SRCS := $(filter-out $(GCS_MAIN_SRCS) $(GCS_TEST_SRCS),$(sort $(wildcard gcs/*.c)))
+GCS_OPTIONS_SRCS := gcs/options.c gcs/flags.c
+gcs_area_srcs = $(sort $(wildcard gcs/$(1)/*.c))
+gcs_lib = $(OUT)/libgcs_$(1).a
 
-$(OUT)/libgcs.a: $(call objs,$(GCS_LIB_SRCS))
+define GCS_AREA_RULE
+$(call gcs_lib,$(1)): $(call objs,$(call gcs_area_srcs,$(1)))
+	@mkdir -p $$(@D)
+	@rm -f $$@
+	$$(AR) rcs $$@ $$^
+endef
+$(foreach a,$(GCS_AREAS),$(eval $(call GCS_AREA_RULE,$(a))))
+
+$(call gcs_lib,options): $(call objs,$(GCS_OPTIONS_SRCS))
 	@mkdir -p $(@D)
+	@rm -f $@
 	$(AR) rcs $@ $^
-COMPONENT_LIBS += $(OUT)/libgcs.a
+
+GCS_LIBS := $(foreach a,$(GCS_AREAS) options,$(call gcs_lib,$(a)))
+GCS_HANDLER_OBJS := $(call objs,$(call gcs_area_srcs,handlers))
+COMPONENT_LIBS += $(GCS_LIBS)
 
 ifneq ($(wildcard gcs/main.c),)
-$(OUT)/gcs: $(call objs,$(GCS_MAIN_SRCS) $(GCS_LIB_SRCS)) $(OUT)/libproto.a $(OUT)/liblcow.a
+$(OUT)/gcs: $(call objs,$(GCS_MAIN_SRCS)) $(GCS_HANDLER_OBJS) $(GCS_LIBS) $(OUT)/libproto.a \
+		$(OUT)/liblcow.a
 	$(LINK)
 $(OUT)/gcs: LDLIBS = $(LDLIBS_ALL) -lpthread
 BINARIES += $(OUT)/gcs
 
-$(OUT)/tests/gcs-testhooks: $(call objs,$(GCS_MAIN_SRCS) $(GCS_TEST_SRCS) $(GCS_LIB_SRCS)) \
-		$(OUT)/libproto.a $(OUT)/liblcow.a
+$(OUT)/tests/gcs-testhooks: $(call objs,$(GCS_MAIN_SRCS) $(GCS_TEST_SRCS)) $(GCS_HANDLER_OBJS) \
+		$(GCS_LIBS) $(OUT)/libproto.a $(OUT)/liblcow.a
 	$(LINK)
 $(OUT)/tests/gcs-testhooks: LDLIBS = $(LDLIBS_ALL) -lpthread
 all: $(OUT)/tests/gcs-testhooks

@@ -10,13 +10,13 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
-#include "bridge.h"
-#include "crash.h"
+#include "bridge/bridge.h"
+#include "core/crash.h"
 #include "gcs.h"
-#include "handler.h"
-#include "kmsg.h"
-#include "log.h"
-#include "loop.h"
+#include "bridge/handler.h"
+#include "core/kmsg.h"
+#include "core/log.h"
+#include "core/loop.h"
 #include "options.h"
 
 #define EXIT_USAGE 2

@@ -7,7 +7,7 @@
 #include <stdint.h>
 
 #include "error.h"
-#include "log.h"
+#include "core/log.h"
 
 struct gcs_options {
 	bool v4;

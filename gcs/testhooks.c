@@ -13,10 +13,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "bridge.h"
+#include "bridge/bridge.h"
 #include "gcs.h"
-#include "log.h"
-#include "loop.h"
+#include "core/log.h"
+#include "core/loop.h"
 
 struct hook {
 	struct gcs *gcs;

@@ -2,7 +2,7 @@
  *
  * Deep code records what went wrong (a kind, an errno, a message) and returns
  * a negative errno; callers add context with error_prefix(). Only the bridge
- * turns a kind into an HRESULT (gcs/hresult.c), so nothing below it knows
+ * turns a kind into an HRESULT (gcs/bridge/hresult.c), so nothing below it knows
  * about the wire. */
 #ifndef LCOW_ERROR_H
 #define LCOW_ERROR_H

@@ -7,9 +7,8 @@
 FUZZ_DIR := $(TOP)/$(BUILD_DIR)/fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_JOBS ?= 1
-FUZZ_GCS_SRCS := $(addprefix gcs/,arena.c bridge.c codec.c codec_wire.c dial.c dispatch.c \
-	framing.c handle_modify.c handle_uvm.c handle_vpci.c handler.c hresult.c log.c loop.c props.c \
-	loop_child.c loop_job.c reply.c wire.c) lib/error.c lib/transport.c
+FUZZ_GCS_SRCS := $(wildcard gcs/core/*.c gcs/bridge/*.c) \
+	$(addprefix gcs/handlers/,modify.c uvm.c vpci.c props.c) lib/error.c lib/transport.c
 FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -Ulinux -Uunix -Wall -Wextra -Werror \
 	-Wno-unused-parameter -fno-omit-frame-pointer \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \

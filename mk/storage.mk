@@ -4,7 +4,7 @@
 BENCH_STORAGE_MIB ?= 1024
 BENCH_STORAGE_RUNS ?= 5
 
-$(OUT)/bench/bench_storage: $(call objs,tests/bench/bench_storage.c) $(OUT)/libgcs.a $(OUT)/liblcow.a
+$(OUT)/bench/bench_storage: $(call objs,tests/bench/bench_storage.c) $(call gcs_lib,storage) $(call gcs_lib,core) $(OUT)/liblcow.a
 	$(LINK)
 $(OUT)/bench/bench_storage: LDLIBS = $(LIBS_ext2fs) -lpthread
 

@@ -28,7 +28,7 @@ from uvm_process import UvmHost  # noqa: E402
 
 CHUNK = 1 << 20
 RUNS = 3
-PIPE_SIZE = 256 << 10  # RELAY_PIPE_SIZE (gcs/relay.h)
+PIPE_SIZE = 256 << 10  # RELAY_PIPE_SIZE (gcs/process/relay.h)
 
 
 def drain(sock):

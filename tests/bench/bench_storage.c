@@ -20,10 +20,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ext4_format.h"
-#include "scsi.h"
-#include "storage.h"
-#include "storage_mount.h"
+#include "storage/ext4_format.h"
+#include "storage/scsi_device.h"
+#include "storage/storage.h"
+#include "storage/mount.h"
 
 #define MAX_RUNS 32
 

@@ -24,13 +24,13 @@
 
 #include <json-c/json.h>
 
-#include "bridge.h"
-#include "codec.h"
-#include "framing.h"
-#include "handler.h"
-#include "log.h"
-#include "loop.h"
-#include "wire.h"
+#include "bridge/bridge.h"
+#include "bridge/codec.h"
+#include "bridge/framing.h"
+#include "bridge/handler.h"
+#include "core/log.h"
+#include "core/loop.h"
+#include "bridge/wire.h"
 
 #define MAX_IDS 4096
 

@@ -22,9 +22,9 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "scsi.h"
-#include "storage.h"
-#include "storage_mount.h"
+#include "storage/scsi_device.h"
+#include "storage/storage.h"
+#include "storage/mount.h"
 
 #define FX_MAX_LOOPS 8
 

@@ -10,14 +10,14 @@
 
 #include <json-c/json.h>
 
-#include "bridge.h"
-#include "codec.h"
-#include "framing.h"
-#include "handler.h"
-#include "hresult.h"
-#include "loop.h"
-#include "reply.h"
-#include "wire.h"
+#include "bridge/bridge.h"
+#include "bridge/codec.h"
+#include "bridge/framing.h"
+#include "bridge/handler.h"
+#include "bridge/hresult.h"
+#include "core/loop.h"
+#include "bridge/reply.h"
+#include "bridge/wire.h"
 
 #define GUID "12345678-9abc-def0-1234-56789abcdef0"
 

@@ -11,7 +11,7 @@
 
 #include <json-c/json.h>
 
-#include "cgroup.h"
+#include "cgroups/cgroup.h"
 
 static char tmp[64];
 

@@ -1,11 +1,11 @@
 /* The generic JSON <-> message codec and the wire's special cases
- * (gcs/codec_wire.c). */
+ * (gcs/bridge/codec_wire.c). */
 #include "unit.h"
 
 #include <errno.h>
 #include <stdint.h>
 
-#include "codec.h"
+#include "bridge/codec.h"
 #include "gcs.pb-c.h"
 
 static struct json_object *parse(const char *s)

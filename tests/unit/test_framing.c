@@ -4,7 +4,7 @@
 
 #include <errno.h>
 
-#include "framing.h"
+#include "bridge/framing.h"
 
 static size_t put_msg(uint8_t *p, uint32_t type, uint64_t id, const char *body)
 {

@@ -12,7 +12,7 @@
 #include <json-c/json.h>
 
 #include "gcs.pb-c.h"
-#include "ext4_format.h"
+#include "storage/ext4_format.h"
 
 TEST(protobuf_pack_unpack)
 {

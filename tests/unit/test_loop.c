@@ -7,7 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "loop.h"
+#include "core/loop.h"
 
 static struct loop *new_loop(void)
 {

@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "network.h"
-#include "network_netlink.h"
+#include "network/network.h"
+#include "network/netlink.h"
 #include "unit.h"
 
 static Gcs__LCOWIPConfig ipc(const char *addr, uint32_t prefix)

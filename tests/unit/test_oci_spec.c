@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
-#include "oci_spec.h"
+#include "containers/oci_spec.h"
 
 static char tmp[64];
 

@@ -16,11 +16,11 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include "arena.h"
-#include "codec.h"
-#include "child_exec.h"
-#include "process.h"
-#include "process_exec.h"
+#include "core/arena.h"
+#include "bridge/codec.h"
+#include "core/child_exec.h"
+#include "process/process.h"
+#include "process/exec.h"
 #include "transport.h"
 
 #define BUSYBOX "/bin/busybox"

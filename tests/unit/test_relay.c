@@ -1,4 +1,4 @@
-/* The stdio relay engine (gcs/relay.h) on a real event loop: end-of-file
+/* The stdio relay engine (gcs/process/relay.h) on a real event loop: end-of-file
  * handling per fd type, splice and copy paths, backpressure without busy
  * looping, early close by either side, cancellation. */
 #include "unit.h"
@@ -11,9 +11,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "loop.h"
-#include "process.h"
-#include "relay.h"
+#include "core/loop.h"
+#include "process/process.h"
+#include "process/relay.h"
 
 struct outcome {
 	bool done;

@@ -14,8 +14,8 @@
 #include <unistd.h>
 
 #include "cleanup.h"
-#include "runc.h"
-#include "child_exec.h"
+#include "runc/runc.h"
+#include "core/child_exec.h"
 
 /* ---- argv ------------------------------------------------------------------ */
 

@@ -16,11 +16,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cgroup.h"
-#include "oci_spec.h"
-#include "oom.h"
-#include "runc.h"
-#include "stats.h"
+#include "cgroups/cgroup.h"
+#include "containers/oci_spec.h"
+#include "cgroups/oom.h"
+#include "runc/runc.h"
+#include "cgroups/stats.h"
 
 #define BUSYBOX "/bin/busybox"
 #define MAX_IDS 8

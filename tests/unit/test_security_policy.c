@@ -2,8 +2,8 @@
 
 #include <errno.h>
 
-#include "base64.h"
-#include "security_policy.h"
+#include "core/base64.h"
+#include "security/policy.h"
 
 static char *b64(const char *s)
 {

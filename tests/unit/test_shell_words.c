@@ -1,6 +1,6 @@
 #include "unit.h"
 
-#include "shell_words.h"
+#include "process/shell_words.h"
 
 static void expect(const char *line, const char *const *want, int nwant)
 {

@@ -7,8 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "oom.h"
-#include "stats.h"
+#include "cgroups/oom.h"
+#include "cgroups/stats.h"
 
 static char tmp[64];
 static struct cgroup_config cfg;

@@ -4,7 +4,7 @@
 
 #include <sys/xattr.h>
 
-#include "overlay.h"
+#include "storage/overlay.h"
 
 TEST(overlay_data_keeps_the_given_order)
 {

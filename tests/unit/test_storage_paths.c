@@ -2,8 +2,8 @@
  * through a symlink; removal never leaves its tree; Remove is idempotent. */
 #include "storage_fixture.h"
 
-#include "guest_path.h"
-#include "storage_mount.h"
+#include "storage/guest_path.h"
+#include "storage/mount.h"
 
 static int check(const char *path, unsigned flags, struct guest_path *gp, struct error *e)
 {

@@ -10,7 +10,7 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 
-#include "plan9.h"
+#include "storage/plan9.h"
 
 TEST(plan9_mount_data_matches_the_reference)
 {

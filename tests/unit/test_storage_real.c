@@ -9,7 +9,7 @@
 
 #include <dirent.h>
 
-#include "scsi.h"
+#include "storage/scsi_device.h"
 
 #define BLANK_LUN 3
 #define GPT_LUN 5

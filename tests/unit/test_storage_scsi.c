@@ -8,8 +8,8 @@
 #include <sys/capability.h>
 #include <sys/wait.h>
 
-#include "ext4_format.h"
-#include "storage_wait.h"
+#include "storage/ext4_format.h"
+#include "storage/wait.h"
 
 #define MiB (1024LL * 1024)
 

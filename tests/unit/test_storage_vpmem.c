@@ -8,9 +8,9 @@
 #include <linux/fs.h>
 #include <stddef.h>
 
-#include "dm_linear.h"
-#include "ext4_format.h"
-#include "vpmem.h"
+#include "storage/dm_linear.h"
+#include "storage/ext4_format.h"
+#include "storage/vpmem.h"
 
 #define MiB (1024LL * 1024)
 

@@ -4,7 +4,7 @@
 #include <sys/wait.h>
 #include <time.h>
 
-#include "tool_run.h"
+#include "core/tool_run.h"
 
 static struct tool_result res;
 

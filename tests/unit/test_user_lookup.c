@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "user_lookup.h"
+#include "containers/user_lookup.h"
 
 static char root[64];
 

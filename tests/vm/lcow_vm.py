@@ -19,7 +19,7 @@ vhost-user-vsock-pci) plus the devices a test asks for:
 
   disks   virtio-scsi LUNs on one virtio-scsi-pci adapter (id scsi0). The
           guest has no VMBus: the gcs maps SCSI controller 0 to the first
-          virtio-scsi host (gcs/scsi.c), so Controller 0 + Lun address them.
+          virtio-scsi host (gcs/storage/scsi_device.c), so Controller 0 + Lun address them.
   pmem    one virtio-pmem device: /dev/pmem0 in the guest (VPMem device 0).
 
 The kernel command line is hcsshim's (guest-image.md §3) for an initrd boot

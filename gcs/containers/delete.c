@@ -1,0 +1,231 @@
+/* ShutdownGraceful / ShutdownForced (spec §3.8) and DeleteContainerState
+ * (§3.12).
+ *
+ * Shutdown signals the init only, through `runc kill <id> 15|9`; on success
+ * the container's exit type becomes GracefulExit / ForcedExit. The
+ * notification waits for the kill's result, so that it names the right
+ * type even when the init dies before runc returns.
+ *
+ * Delete: `runc delete`, the pod cgroup of a sandbox, the scratch and bundle
+ * directories (and the pod directory of the V2 shim's layout when it is left
+ * empty); the id is forgotten whatever failed, and the first error is
+ * returned (runc's first). Unlike the reference, a container whose started
+ * init still runs is refused (0x80370105) and kept: forgetting it would
+ * leave processes nobody can reach (the host kills before it deletes). An
+ * init that was never started is killed by `runc delete`, as runc does for a
+ * created container. */
+#include "containers/container.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "core/loop.h"
+#include "network/network.h"
+#include "storage/mount.h"
+
+struct kill_job {
+	struct container *c;
+	struct request *req; /* NULL once the gcs cancelled it */
+	char id[OCI_ID_MAX];
+	int sig;
+};
+
+/* data: the job's req member, so that its done() knows not to answer. */
+static void job_cancel(struct request *req, void *data)
+{
+	*(struct request **)data = NULL;
+}
+
+/* ---- Shutdown --------------------------------------------------------------- */
+
+static int kill_run(void *data, struct error *err)
+{
+	struct kill_job *j = data;
+
+	return runc_kill(container_runc(), j->id, j->sig, false, err);
+}
+
+static void kill_done(struct loop *l, int rc, const struct error *jerr, void *data)
+{
+	struct kill_job *j = data;
+	struct container *c = j->c;
+	struct error err;
+
+	error_copy(&err, jerr);
+	if (j->req)
+		request_on_cancel(j->req, NULL, NULL);
+	c->kills_in_flight--;
+	if (rc == 0 && c->in_table)
+		c->exit_type = j->sig == SIGTERM ? CONTAINER_EXIT_GRACEFUL : CONTAINER_EXIT_FORCED;
+	if (j->req) {
+		if (rc < 0) {
+			error_prefix(&err, "%s %s",
+				     j->sig == SIGTERM ? "ShutdownGraceful" : "ShutdownForced",
+				     c->id);
+			request_fail(j->req, &err);
+		} else {
+			request_reply(j->req, NULL);
+		}
+	}
+	container_maybe_notify(c);
+	container_put(c);
+	free(j);
+}
+
+int container_shutdown(struct request *req, int sig, struct error *err)
+{
+	const char *what = sig == SIGTERM ? "ShutdownGraceful" : "ShutdownForced";
+	struct container *c;
+	struct kill_job *j;
+	int rc;
+
+	rc = container_get(req->container_id, what, &c, err);
+	if (rc < 0)
+		return rc;
+	j = calloc(1, sizeof(*j));
+	if (!j)
+		return error_set(err, ERR_FAIL, ENOMEM, "out of memory");
+	j->c = c;
+	j->req = req;
+	j->sig = sig;
+	snprintf(j->id, sizeof(j->id), "%s", c->id);
+	container_ref(c);
+	rc = loop_job(req->gcs->loop, kill_run, kill_done, j, err);
+	if (rc < 0) {
+		container_put(c);
+		free(j);
+		return rc;
+	}
+	c->kills_in_flight++;
+	request_on_cancel(req, job_cancel, &j->req);
+	return REQUEST_PENDING;
+}
+
+/* ---- DeleteContainerState --------------------------------------------------------- */
+
+struct delete_job {
+	struct container *c;
+	struct request *req; /* NULL once the gcs cancelled it */
+	char id[OCI_ID_MAX];
+	char bundle[PATH_MAX];
+	char scratch[PATH_MAX];
+	bool pod; /* a sandbox with a pod cgroup */
+	const struct cgroup_config *cg;
+};
+
+static void keep_first(int *rc, struct error *err, int r, const struct error *e)
+{
+	if (r < 0 && *rc == 0) {
+		*rc = r;
+		*err = *e;
+	}
+}
+
+/* The V2 shim's layout: /run/gcs/pods/<pod>/<id>; the pod dir goes with its
+ * last container. */
+static void remove_empty_pod_dir(const char *bundle)
+{
+	char dir[PATH_MAX];
+	char *slash;
+
+	if (strncmp(bundle, "/run/gcs/pods/", 14) != 0)
+		return;
+	snprintf(dir, sizeof(dir), "%s", bundle);
+	slash = strrchr(dir, '/');
+	if (slash && slash > dir + 13) {
+		*slash = '\0';
+		rmdir(dir); /* fails while other containers of the pod are there */
+	}
+}
+
+/* Worker thread. */
+static int delete_run(void *data, struct error *err)
+{
+	struct delete_job *j = data;
+	struct error e;
+	int rc = 0, r;
+
+	r = runc_delete(container_runc(), j->id, false, &e);
+	if (r < 0 && e.kind == ERR_NO_CONTAINER)
+		r = 0; /* runc has no state of it: nothing to delete there */
+	keep_first(&rc, err, r, &e);
+	if (j->pod) {
+		r = cgroup_pod_remove(j->cg, j->id, &e);
+		keep_first(&rc, err, r, &e);
+	}
+	if (j->scratch[0]) {
+		r = storage_remove_tree(j->scratch, &e);
+		keep_first(&rc, err, r, &e);
+	}
+	r = storage_remove_tree(j->bundle, &e);
+	keep_first(&rc, err, r, &e);
+	remove_empty_pod_dir(j->bundle);
+	return rc;
+}
+
+static void delete_done(struct loop *l, int rc, const struct error *jerr, void *data)
+{
+	struct delete_job *j = data;
+	struct container *c = j->c;
+	struct error err;
+
+	error_copy(&err, jerr);
+	if (j->req)
+		request_on_cancel(j->req, NULL, NULL);
+	log_fields(rc < 0 ? LOG_WARN : LOG_INFO, LOG_FIELDS(LOG_STR("cid", c->id)),
+		   "container deleted%s%s", rc < 0 ? ", with an error: " : "",
+		   rc < 0 ? err.msg : "");
+	container_forget(c);
+	net_ns_release(c->id); /* its network namespace has no owner any more */
+	if (j->req) {
+		if (rc < 0) {
+			error_prefix(&err, "DeleteContainerState %s", c->id);
+			request_fail(j->req, &err);
+		} else {
+			request_reply(j->req, NULL);
+		}
+	}
+	container_put(c);
+	free(j);
+}
+
+int container_delete(struct request *req, struct error *err)
+{
+	struct container *c;
+	struct delete_job *j;
+	int rc;
+
+	rc = container_get(req->container_id, "DeleteContainerState", &c, err);
+	if (rc < 0)
+		return rc;
+	if (c->state == CONTAINER_STARTING || (c->init && c->init->started && !c->init->reaped))
+		return error_set(err, ERR_INVALID_STATE, EBUSY,
+				 "DeleteContainerState: container %s is still running", c->id);
+	j = calloc(1, sizeof(*j));
+	if (!j)
+		return error_set(err, ERR_FAIL, ENOMEM, "out of memory");
+	j->c = c;
+	j->req = req;
+	j->cg = c->cg;
+	j->pod = c->kind == OCI_SANDBOX && c->parent == PARENT_PODS;
+	snprintf(j->id, sizeof(j->id), "%s", c->id);
+	snprintf(j->bundle, sizeof(j->bundle), "%s", c->bundle);
+	snprintf(j->scratch, sizeof(j->scratch), "%s", c->scratch);
+	container_ref(c);
+	rc = loop_job(req->gcs->loop, delete_run, delete_done, j, err);
+	if (rc < 0) {
+		container_put(c);
+		free(j);
+		return rc;
+	}
+	c->deleting = true;
+	/* v1 signals the OOM eventfd when runc removes the cgroup. */
+	container_oom_watch_stop(c);
+	request_on_cancel(req, job_cancel, &j->req);
+	return REQUEST_PENDING;
+}

@@ -1,0 +1,356 @@
+/* ExecuteProcess on a container (spec §3.4 cases 2 and 3):
+ *   - no OciProcess: the init made at create time starts: the requested
+ *     stdio ports are dialled, `runc start`, then the connections are
+ *     attached to the init's pipes (or pty) and the pipes nobody asked for
+ *     are closed (§6.3);
+ *   - OciProcess: rlimits inherited and user resolved
+ *     (oci_process_prepare()), `runc exec -d` with a pipe per requested
+ *     stream or a console socket (process.terminal).
+ * Dialling and runc run in a job; the relays start back on the loop (the
+ * pipes keep whatever the process writes meanwhile). runc's error text
+ * (from its --log) is the ErrorMessage; its kind picks the HRESULT. */
+#include "containers/container.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "bridge/codec.h"
+#include "core/log.h"
+#include "core/loop.h"
+#include "process/uvm.h"
+
+struct exec_job {
+	struct container *c;
+	struct request *req; /* NULL once the gcs cancelled it */
+	struct gcs *gcs;
+	char id[OCI_ID_MAX];
+	char bundle[PATH_MAX];
+	char rootfs[PATH_MAX];
+	struct cstdio_req want;
+	struct cstdio io;
+	/* exec only */
+	struct json_object *process;   /* the request's OciProcess */
+	struct json_object *container; /* {"process": copy of the container's} */
+	bool terminal;
+	pid_t pid;
+};
+
+static void exec_job_free(struct exec_job *j)
+{
+	cstdio_close(&j->io);
+	json_object_put(j->process);
+	json_object_put(j->container);
+	free(j);
+}
+
+static void job_cancel(struct request *req, void *data)
+{
+	struct exec_job *j = data;
+
+	j->req = NULL;
+}
+
+static struct exec_job *job_new(struct request *req, struct container *c,
+				const struct cstdio_req *want, struct error *err)
+{
+	struct exec_job *j = calloc(1, sizeof(*j));
+
+	if (!j) {
+		error_set(err, ERR_FAIL, ENOMEM, "out of memory");
+		return NULL;
+	}
+	j->io = (struct cstdio)CSTDIO_INIT;
+	j->c = c;
+	j->req = req;
+	j->gcs = req->gcs;
+	j->want = *want;
+	snprintf(j->id, sizeof(j->id), "%s", c->id);
+	snprintf(j->bundle, sizeof(j->bundle), "%s", c->bundle);
+	snprintf(j->rootfs, sizeof(j->rootfs), "%s", c->prep.rootfs);
+	return j;
+}
+
+static int job_submit(struct request *req, struct exec_job *j, loop_job_fn run, loop_done_fn done,
+		      struct error *err)
+{
+	int rc;
+
+	container_ref(j->c);
+	rc = loop_job(req->gcs->loop, run, done, j, err);
+	if (rc < 0) {
+		container_put(j->c);
+		exec_job_free(j);
+		return rc;
+	}
+	request_on_cancel(req, job_cancel, j);
+	return REQUEST_PENDING;
+}
+
+static int reply_pid(struct request *req, pid_t pid)
+{
+	Gcs__ContainerExecuteProcessResponse resp = GCS__CONTAINER_EXECUTE_PROCESS_RESPONSE__INIT;
+
+	resp.processid = (uint32_t)pid;
+	return request_reply(req, &resp.base);
+}
+
+/* ---- the init ------------------------------------------------------------------ */
+
+static int start_run(void *data, struct error *err)
+{
+	struct exec_job *j = data;
+	int rc = cstdio_dial(j->gcs, &j->want, j->io.conn, err);
+
+	if (rc == 0)
+		rc = runc_start(container_runc(), j->id, j->bundle, err);
+	return rc;
+}
+
+static int dup_fd(int fd, struct error *err)
+{
+	int d = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+
+	return d < 0 ? error_errno(err, errno, "dup pty master") : d;
+}
+
+/* The host's connections meet the init's stdio made at create time. */
+static int init_stdio(struct container *c, struct cstdio *io, struct error *err)
+{
+	int master = c->init_io[1];
+
+	if (c->prep.terminal) {
+		c->init_io[1] = -1;
+		io->console = master;
+		io->out_src[0] = dup_fd(master, err);
+		if (io->out_src[0] < 0)
+			return -EIO;
+		if (io->conn[0] >= 0 && (io->in_dst = dup_fd(master, err)) < 0)
+			return -EIO;
+		return 0;
+	}
+	/* Pipes with no connection are closed: the init reads EOF from an
+	 * unused stdin, and gets EPIPE writing to an unused output. */
+	if (io->conn[0] >= 0)
+		io->in_dst = TAKE_FD(c->init_io[0]);
+	for (int i = 1; i < 3; i++)
+		if (io->conn[i] >= 0)
+			io->out_src[i - 1] = TAKE_FD(c->init_io[i]);
+	cstdio_close_fds(c->init_io, 3);
+	return 0;
+}
+
+static void start_done(struct loop *l, int rc, const struct error *jerr, void *data)
+{
+	struct exec_job *j = data;
+	struct container *c = j->c;
+	struct request *req = j->req;
+	struct error err;
+
+	error_copy(&err, jerr);
+	if (req)
+		request_on_cancel(req, NULL, NULL);
+	if (c->in_table && c->state == CONTAINER_STARTING)
+		c->state = rc == 0 ? CONTAINER_RUNNING : CONTAINER_CREATED;
+	if (rc == 0 && !c->in_table)
+		rc = error_set(&err, ERR_NO_CONTAINER, ENOENT, "container %s was deleted", c->id);
+	if (rc == 0) {
+		rc = init_stdio(c, &j->io, &err);
+		if (rc == 0)
+			rc = cproc_attach(c->init, &j->io, &err);
+	}
+	if (rc < 0) {
+		error_prefix(&err, "start %s", c->id);
+		if (req)
+			request_fail(req, &err);
+	} else {
+		log_fields(LOG_INFO,
+			   LOG_FIELDS(LOG_STR("cid", c->id), LOG_INT("pid", c->init->pid),
+				      LOG_BOOL("stdin", j->want.want[0]),
+				      LOG_BOOL("stdout", j->want.want[1]),
+				      LOG_BOOL("stderr", j->want.want[2])),
+			   "container started");
+		if (req)
+			reply_pid(req, c->init->pid);
+	}
+	/* The init may have exited while runc start ran. */
+	if (c->in_table && c->init)
+		cproc_check_complete(c->init);
+	container_put(c);
+	exec_job_free(j);
+}
+
+static int start_init(struct request *req, struct container *c, const struct cstdio_req *want,
+		      struct error *err)
+{
+	struct exec_job *j;
+	int rc;
+
+	if (c->state != CONTAINER_CREATED)
+		return error_set(err, ERR_INVALID_STATE, EBUSY,
+				 "ExecuteProcess: the init of container %s %s", c->id,
+				 c->state == CONTAINER_EXITED ? "has exited"
+							      : "was started already");
+	j = job_new(req, c, want, err);
+	if (!j)
+		return -ENOMEM;
+	rc = job_submit(req, j, start_run, start_done, err);
+	if (rc == REQUEST_PENDING)
+		c->state = CONTAINER_STARTING;
+	return rc;
+}
+
+/* ---- exec'd processes ------------------------------------------------------------- */
+
+static int exec_run(void *data, struct error *err)
+{
+	struct exec_job *j = data;
+	int child[3] = {-1, -1, -1};
+	struct runc_proc proc;
+	int rc;
+
+	rc = oci_process_prepare(j->process, j->container, j->rootfs, err);
+	if (rc == 0)
+		rc = cstdio_dial(j->gcs, &j->want, j->io.conn, err);
+	if (rc == 0 && !j->terminal)
+		rc = cstdio_pipes(&j->io, child, err);
+	if (rc == 0)
+		rc = runc_exec(container_runc(), j->id, j->bundle, j->process, child, &proc, err);
+	cstdio_close_fds(child, 3);
+	if (rc < 0)
+		return rc;
+	j->pid = proc.pid;
+	if (j->terminal) {
+		/* The console: stdin into it, its output to stdout. */
+		j->io.console = proc.pty_master;
+		j->io.out_src[0] = dup_fd(proc.pty_master, err);
+		if (j->io.out_src[0] < 0)
+			return -EIO;
+		if (j->io.conn[0] >= 0 && (j->io.in_dst = dup_fd(proc.pty_master, err)) < 0)
+			return -EIO;
+	}
+	return 0;
+}
+
+static void exec_done(struct loop *l, int rc, const struct error *jerr, void *data)
+{
+	struct exec_job *j = data;
+	struct container *c = j->c;
+	struct request *req = j->req;
+	struct cproc *p = NULL;
+	struct error err;
+
+	error_copy(&err, jerr);
+	if (req)
+		request_on_cancel(req, NULL, NULL);
+	if (rc == 0 && (!req || !c->in_table))
+		rc = error_set(&err, ERR_FAIL, ECANCELED, "nobody will wait for it");
+	if (rc == 0) {
+		p = cproc_new(c, j->pid, false);
+		if (!p)
+			rc = error_set(&err, ERR_FAIL, ENOMEM, "out of memory");
+	}
+	if (rc == 0)
+		rc = cproc_watch(p, &err);
+	if (rc == 0)
+		rc = cproc_attach(p, &j->io, &err);
+	if (rc < 0) {
+		/* A process nobody can see must not run on. */
+		if (j->pid > 0)
+			kill(j->pid, SIGKILL);
+		if (p && !p->watched) {
+			/* Unwatched: nothing will ever complete it. */
+			for (struct cproc **pp = &c->procs; *pp; pp = &(*pp)->next)
+				if (*pp == p) {
+					*pp = p->next;
+					break;
+				}
+			cproc_free(p);
+		}
+		error_prefix(&err, "exec in %s", c->id);
+		if (req)
+			request_fail(req, &err);
+	} else {
+		log_fields(LOG_INFO,
+			   LOG_FIELDS(LOG_STR("cid", c->id), LOG_INT("pid", j->pid),
+				      LOG_BOOL("terminal", j->terminal)),
+			   "container process started");
+		reply_pid(req, j->pid);
+	}
+	container_put(c);
+	exec_job_free(j);
+}
+
+/* What oci_process_prepare() needs of the container, copied so that the
+ * worker never reads the container's own tree. */
+static struct json_object *container_process_copy(struct container *c)
+{
+	struct json_object *proc, *copy = NULL, *wrap = json_object_new_object();
+
+	if (!wrap)
+		return NULL;
+	if (json_object_object_get_ex(c->spec, "process", &proc) &&
+	    (json_object_deep_copy(proc, &copy, NULL) < 0 ||
+	     json_object_object_add(wrap, "process", copy) < 0)) {
+		json_object_put(copy);
+		json_object_put(wrap);
+		return NULL;
+	}
+	return wrap;
+}
+
+static int exec_process(struct request *req, struct container *c, struct json_object *process,
+			const struct cstdio_req *want, struct error *err)
+{
+	struct json_object *t;
+	struct exec_job *j;
+
+	if (!json_object_is_type(process, json_type_object))
+		return error_set(err, ERR_INVALID_ARG, EINVAL,
+				 "ExecuteProcess: OciProcess is not an object");
+	j = job_new(req, c, want, err);
+	if (!j)
+		return -ENOMEM;
+	j->process = json_object_get(process);
+	j->container = container_process_copy(c);
+	if (!j->container) {
+		exec_job_free(j);
+		return error_set(err, ERR_FAIL, ENOMEM, "out of memory");
+	}
+	j->terminal =
+		json_object_object_get_ex(process, "terminal", &t) && json_object_get_boolean(t);
+	return job_submit(req, j, exec_run, exec_done, err);
+}
+
+int container_execute(struct request *req, struct error *err)
+{
+	const Gcs__ContainerExecuteProcess *m = (const void *)req->msg;
+	const Gcs__ExecuteProcessSettings *s = m->settings;
+	const Gcs__ProcessParameters *p = s ? s->processparameters : NULL;
+	struct json_object *process;
+	struct cstdio_req want;
+	struct container *c;
+	int rc;
+
+	if (!p)
+		return error_set(err, ERR_BAD_JSON, EINVAL,
+				 "ExecuteProcess: ProcessParameters is missing");
+	/* §3.4 case 1: a process in the UVM, whatever the container id. */
+	if (p->createinutilityvm)
+		return uvm_process_execute(req, err);
+	rc = container_get(req->container_id, "ExecuteProcess", &c, err);
+	if (rc < 0)
+		return rc;
+	rc = cstdio_request(s, &want, err);
+	if (rc < 0)
+		return error_prefix(err, "ExecuteProcess");
+	process = codec_json_tree(p->ociprocess);
+	if (process)
+		return exec_process(req, c, process, &want, err);
+	return start_init(req, c, &want, err);
+}

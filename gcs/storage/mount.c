@@ -1,0 +1,224 @@
+#include "storage/mount.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+
+#define REMOVE_MAX_DEPTH 256
+
+int storage_mount(const char *source, const char *target, const char *fstype, unsigned long flags,
+		  const char *data, struct error *e)
+{
+	if (mount(source, target, fstype, flags, data) == 0)
+		return 0;
+	if (errno == ENODEV)
+		return error_errno(e, errno, "mount %s on %s: the kernel has no %s filesystem",
+				   source, target, fstype);
+	return error_errno(e, errno, "mount %s on %s (type %s%s, data \"%s\")", source, target,
+			   fstype, flags & MS_RDONLY ? ", read-only" : "", data ? data : "");
+}
+
+unsigned long storage_propagation_flag(const char *opt)
+{
+	static const struct {
+		const char *name;
+		unsigned long flag;
+	} table[] = {
+		{"shared", MS_SHARED},	       {"rshared", MS_SHARED | MS_REC},
+		{"private", MS_PRIVATE},       {"rprivate", MS_PRIVATE | MS_REC},
+		{"slave", MS_SLAVE},	       {"rslave", MS_SLAVE | MS_REC},
+		{"unbindable", MS_UNBINDABLE}, {"runbindable", MS_UNBINDABLE | MS_REC},
+	};
+
+	for (size_t i = 0; opt && i < ARRAY_SIZE(table); i++)
+		if (strcmp(opt, table[i].name) == 0)
+			return table[i].flag;
+	return 0;
+}
+
+int storage_apply_propagation(const char *target, const char *const *options, size_t n,
+			      struct error *e)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned long flag = storage_propagation_flag(options[i]);
+
+		if (flag && mount(NULL, target, NULL, flag, NULL) < 0)
+			return error_errno(e, errno, "make %s %s", target, options[i]);
+	}
+	return 0;
+}
+
+int storage_unmount_all(const char *path, struct error *e)
+{
+	/* One more attempt than the limit: it must say "not a mount". */
+	for (int i = 0; i <= STORAGE_UNMOUNT_MAX; i++) {
+		if (umount2(path, UMOUNT_NOFOLLOW) == 0)
+			continue;
+		if (errno == EINVAL || errno == ENOENT)
+			return 0;
+		return error_errno(e, errno, "unmount %s", path);
+	}
+	return error_set(e, ERR_FAIL, EBUSY, "unmount %s: still mounted after %d unmounts", path,
+			 STORAGE_UNMOUNT_MAX + 1);
+}
+
+/* Undoes mountinfo's octal escapes (\040 for a space, ...). */
+static void unescape(char *s)
+{
+	char *out = s;
+
+	for (; *s; s++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
+		    s[3] >= '0' && s[3] <= '7') {
+			*out++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
+			s += 3;
+		} else {
+			*out++ = *s;
+		}
+	}
+	*out = '\0';
+}
+
+/* A mount point strictly below path, from /proc/self/mountinfo (field 5).
+ * Without /proc the st_dev check in remove_tree still guards. */
+static int find_mount_below(const char *path, char *found, size_t size)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	size_t len = strlen(path);
+	char *line = NULL;
+	size_t cap = 0;
+	int hit = 0;
+
+	if (!f)
+		return 0;
+	while (!hit && getline(&line, &cap, f) > 0) {
+		char *mp = line;
+
+		for (int field = 0; field < 4 && mp; field++) {
+			mp = strchr(mp, ' ');
+			if (mp)
+				mp++;
+		}
+		if (!mp)
+			continue;
+		mp[strcspn(mp, " ")] = '\0';
+		unescape(mp);
+		if (strncmp(mp, path, len) == 0 && mp[len] == '/') {
+			snprintf(found, size, "%s", mp);
+			hit = 1;
+		}
+	}
+	free(line);
+	fclose(f);
+	return hit;
+}
+
+struct remove_ctx {
+	char path[PATH_MAX]; /* the entry being removed, for messages */
+	dev_t dev;
+	struct error *e;
+};
+
+static int remove_entry(struct remove_ctx *c, int dirfd, const char *name, int depth);
+
+static int remove_children(struct remove_ctx *c, int fd, int depth)
+{
+	size_t len = strlen(c->path);
+	DIR *d = fdopendir(fd);
+	struct dirent *de;
+	int r = 0;
+
+	if (!d) {
+		close(fd);
+		return error_errno(c->e, errno, "remove %s: opendir", c->path);
+	}
+	while (r == 0 && (errno = 0, de = readdir(d))) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (len + 1 + strlen(de->d_name) >= sizeof(c->path)) {
+			r = error_set(c->e, ERR_FAIL, ENAMETOOLONG, "remove %s: name too long",
+				      c->path);
+			break;
+		}
+		c->path[len] = '/';
+		strcpy(c->path + len + 1, de->d_name);
+		r = remove_entry(c, dirfd(d), de->d_name, depth + 1);
+		c->path[len] = '\0';
+	}
+	if (r == 0 && errno)
+		r = error_errno(c->e, errno, "remove %s: readdir", c->path);
+	closedir(d);
+	return r;
+}
+
+static int remove_entry(struct remove_ctx *c, int dirfd, const char *name, int depth)
+{
+	struct stat st;
+	int fd, r;
+
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : error_errno(c->e, errno, "remove %s: stat", c->path);
+	if (!S_ISDIR(st.st_mode)) {
+		if (unlinkat(dirfd, name, 0) < 0 && errno != ENOENT)
+			return error_errno(c->e, errno, "remove %s", c->path);
+		return 0;
+	}
+	if (st.st_dev != c->dev)
+		return error_set(c->e, ERR_FAIL, EBUSY,
+				 "remove %s: another filesystem is mounted there", c->path);
+	if (depth > REMOVE_MAX_DEPTH)
+		return error_set(c->e, ERR_FAIL, ELOOP, "remove %s: tree too deep", c->path);
+	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : error_errno(c->e, errno, "remove %s: open", c->path);
+	r = remove_children(c, fd, depth);
+	if (r < 0)
+		return r;
+	if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+		return error_errno(c->e, errno, "remove %s", c->path);
+	return 0;
+}
+
+int storage_remove_tree(const char *path, struct error *e)
+{
+	struct remove_ctx c = {.e = e};
+	_cleanup_close_ int parent = -1;
+	char dir[PATH_MAX];
+	const char *base = strrchr(path, '/');
+	struct stat st;
+
+	if (!base || !base[1] || strlen(path) >= sizeof(dir))
+		return error_set(e, ERR_INVALID_ARG, EINVAL, "remove %s: bad path", path);
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : error_errno(e, errno, "remove %s: stat", path);
+	memcpy(dir, path, (size_t)(base - path));
+	dir[base - path] = '\0';
+	parent = open(*dir ? dir : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (parent < 0)
+		return error_errno(e, errno, "remove %s: open %s", path, *dir ? dir : "/");
+	snprintf(c.path, sizeof(c.path), "%s", path);
+	c.dev = st.st_dev;
+	return remove_entry(&c, parent, base + 1, 0);
+}
+
+int storage_unmount_and_remove(const char *path, struct error *e)
+{
+	char below[PATH_MAX];
+	int r = storage_unmount_all(path, e);
+
+	if (r < 0)
+		return r;
+	if (find_mount_below(path, below, sizeof(below)))
+		return error_set(e, ERR_FAIL, EBUSY, "remove %s: %s is still mounted below it",
+				 path, below);
+	return storage_remove_tree(path, e);
+}

@@ -1,0 +1,193 @@
+/* MappedVirtualDisk and SCSIDevice (spec §3.10.1, §3.10.2, §5.1, §5.5). */
+#include "storage/storage.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "storage/ext4_format.h"
+#include "storage/ext4_resize.h"
+#include "storage/guest_path.h"
+#include "storage/scsi_device.h"
+#include "storage/mount.h"
+#include "storage/probe.h"
+#include "storage/wait.h"
+
+#define PROBE_RETRY_MS 500
+
+#define ADDR_FMT "SCSI controller %u LUN %u"
+#define ADDR(req) (req)->controller, (req)->lun
+
+/* A device that just appeared can still fail its first read. */
+static int probe_with_retry(const char *dev, struct storage_fs_info *info, struct error *e)
+{
+	if (storage_probe_fs(dev, info, e) == 0)
+		return 0;
+	storage_sleep_ms(PROBE_RETRY_MS);
+	return storage_probe_fs(dev, info, e);
+}
+
+static int format(const char *dev, enum storage_fs want, bool read_only, struct error *e)
+{
+	if (read_only)
+		return error_set(
+			e, ERR_INVALID_ARG, EROFS,
+			"%s has no %s filesystem and the disk is read-only: not formatting", dev,
+			storage_fs_name(want));
+	if (want != STORAGE_FS_EXT4)
+		return error_set(e, ERR_NOT_IMPLEMENTED, ENOTSUP,
+				 "%s: formatting %s is not supported (only ext4)", dev,
+				 storage_fs_name(want));
+	return ext4_format(dev, e);
+}
+
+/* The filesystem to mount: Filesystem if given, else the detected one;
+ * with EnsureFilesystem the wanted one is made when it is absent. */
+static int choose_fs(const struct scsi_mount_req *req, const char *dev, enum storage_fs *type,
+		     struct error *e)
+{
+	enum storage_fs want = STORAGE_FS_NONE;
+	struct storage_fs_info info;
+	int r;
+
+	if (req->filesystem && *req->filesystem) {
+		want = storage_fs_parse(req->filesystem);
+		if (want == STORAGE_FS_NONE)
+			return error_set(e, ERR_INVALID_ARG, EINVAL,
+					 "unsupported filesystem \"%s\" (ext4 or xfs)",
+					 req->filesystem);
+	}
+	if ((r = probe_with_retry(dev, &info, e)) < 0)
+		return r;
+	if (req->ensure_filesystem) {
+		if (want == STORAGE_FS_NONE)
+			want = STORAGE_FS_EXT4;
+		if (info.type != want && (r = format(dev, want, req->read_only, e)) < 0)
+			return r;
+		info.type = want;
+	}
+	*type = want != STORAGE_FS_NONE ? want : info.type;
+	if (*type == STORAGE_FS_NONE)
+		return error_set(e, ERR_FAIL, EINVAL, "%s holds no ext4 or xfs filesystem", dev);
+	return 0;
+}
+
+static int mount_disk(const struct scsi_mount_req *req, const struct guest_path *gp,
+		      const char *dev, enum storage_fs type, struct error *e)
+{
+	unsigned long flags = req->read_only ? MS_RDONLY : 0;
+	/* Read-only: never replay a journal onto a shared layer disk. */
+	const char *data = !req->read_only	    ? NULL
+			   : type == STORAGE_FS_XFS ? "norecovery"
+						    : "noload";
+	bool created;
+	int r;
+
+	if ((r = guest_path_mkdirs(gp, 0700, &created, e)) < 0)
+		return r;
+	r = storage_mount(dev, gp->path, storage_fs_name(type), flags, data, e);
+	if (r < 0)
+		goto undo_dir;
+	r = storage_apply_propagation(gp->path, req->options, req->n_options, e);
+	if (r == 0 && req->ensure_filesystem && !req->read_only && type == STORAGE_FS_EXT4)
+		r = ext4_grow(gp->path, dev, NULL, e);
+	if (r == 0)
+		return 0;
+	umount2(gp->path, UMOUNT_NOFOLLOW);
+undo_dir:
+	if (created)
+		rmdir(gp->path);
+	return r;
+}
+
+/* BlockDev: MountPath becomes a symlink to the device node. */
+static int link_device(const struct guest_path *gp, const char *dev, struct error *e)
+{
+	struct guest_path parent;
+	char old[PATH_MAX];
+	bool created;
+	ssize_t n;
+	int r;
+
+	if ((r = guest_path_parent(gp, &parent, e)) < 0 ||
+	    (r = guest_path_mkdirs(&parent, 0700, &created, e)) < 0)
+		return r;
+	if (symlink(dev, gp->path) == 0)
+		return 0;
+	if (errno != EEXIST)
+		return error_errno(e, errno, "symlink %s -> %s", gp->path, dev);
+	n = readlink(gp->path, old, sizeof(old) - 1);
+	if (n >= 0 && (size_t)n == strlen(dev) && memcmp(old, dev, (size_t)n) == 0)
+		return 0;
+	return error_set(e, ERR_FAIL, EEXIST, "symlink %s -> %s: %s already exists", gp->path, dev,
+			 gp->path);
+}
+
+int storage_scsi_mount(const struct storage_config *cfg, const struct scsi_mount_req *req,
+		       struct error *e)
+{
+	unsigned flags = req->block_dev ? GUEST_PATH_FINAL_SYMLINK : 0;
+	enum storage_fs type = STORAGE_FS_NONE;
+	struct guest_path gp;
+	char dev[PATH_MAX];
+	int r;
+
+	if (!req->mount_path || !*req->mount_path)
+		return 0; /* attach-only */
+	if (req->encrypted)
+		return error_set(e, ERR_NOT_IMPLEMENTED, ENOTSUP,
+				 ADDR_FMT ": encrypted disks (dm-crypt) are not supported",
+				 ADDR(req));
+	if ((r = guest_path_check(cfg, "MountPath", req->mount_path, flags, &gp, e)) < 0)
+		return error_prefix(e, ADDR_FMT, ADDR(req));
+	r = scsi_find_device(cfg, req->controller, req->lun, req->partition, dev, sizeof(dev), e);
+	if (r < 0)
+		return r;
+	if (req->block_dev)
+		r = link_device(&gp, dev, e);
+	else if ((r = choose_fs(req, dev, &type, e)) == 0)
+		r = mount_disk(req, &gp, dev, type, e);
+	if (r < 0)
+		return error_prefix(e, ADDR_FMT, ADDR(req));
+	return 0;
+}
+
+static int unlink_device_link(const char *path, struct error *e)
+{
+	struct stat st;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : error_errno(e, errno, "stat %s", path);
+	if (!S_ISLNK(st.st_mode))
+		return error_set(e, ERR_FAIL, EINVAL, "%s is not a block device symlink", path);
+	if (unlink(path) < 0 && errno != ENOENT)
+		return error_errno(e, errno, "remove %s", path);
+	return 0;
+}
+
+int storage_scsi_unmount(const struct storage_config *cfg, const struct scsi_mount_req *req,
+			 struct error *e)
+{
+	unsigned flags = req->block_dev ? GUEST_PATH_FINAL_SYMLINK : 0;
+	struct guest_path gp;
+	int r;
+
+	if (!req->mount_path || !*req->mount_path)
+		return 0;
+	if ((r = guest_path_check(cfg, "MountPath", req->mount_path, flags, &gp, e)) < 0)
+		return error_prefix(e, ADDR_FMT, ADDR(req));
+	r = req->block_dev ? unlink_device_link(gp.path, e)
+			   : storage_unmount_and_remove(gp.path, e);
+	if (r < 0)
+		return error_prefix(e, ADDR_FMT, ADDR(req));
+	return 0;
+}
+
+int storage_scsi_unplug(const struct storage_config *cfg, uint32_t controller, uint32_t lun,
+			struct error *e)
+{
+	return scsi_unplug(cfg, controller, lun, e);
+}

@@ -1,0 +1,117 @@
+/* VPMemDevice (spec §3.10.4, §5.2): /dev/pmem<N> mounted read-only, or one
+ * layer of it through a read-only dm-linear device. */
+#include "storage/vpmem.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <sys/mount.h>
+#include <unistd.h>
+
+#include "storage/dm_linear.h"
+#include "storage/guest_path.h"
+#include "storage/mount.h"
+#include "storage/wait.h"
+
+int vpmem_dm_name(const struct vpmem_mount_req *req, char *buf, size_t size)
+{
+	int n = snprintf(buf, size, "dm-linear-pmem%u-%llu-%llu", req->device_number,
+			 (unsigned long long)req->mapping_offset,
+			 (unsigned long long)req->mapping_size);
+
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+static int check_mapping(const struct vpmem_mount_req *req, struct error *e)
+{
+	if (req->mapping_size == 0 || req->mapping_size % DM_SECTOR ||
+	    req->mapping_offset % DM_SECTOR)
+		return error_set(e, ERR_INVALID_ARG, EINVAL,
+				 "MappingInfo offset %llu size %llu: both must be multiples of "
+				 "%d bytes and the size non-zero",
+				 (unsigned long long)req->mapping_offset,
+				 (unsigned long long)req->mapping_size, DM_SECTOR);
+	return 0;
+}
+
+/* The device to mount: /dev/pmem<N>, or the dm-linear device over it. */
+static int source_device(const struct storage_config *cfg, const struct vpmem_mount_req *req,
+			 char *dev, size_t size, struct error *e)
+{
+	char pmem[PATH_MAX], name[128];
+	int r, last = 0;
+
+	snprintf(pmem, sizeof(pmem), "%s/pmem%u", cfg->dev_root, req->device_number);
+	r = storage_wait_openable(pmem, storage_deadline(cfg->device_timeout_ms), &last);
+	if (r == -ETIMEDOUT)
+		return error_errno(e, last, "%s did not appear", pmem);
+	if (r < 0)
+		return error_errno(e, -r, "open %s", pmem);
+	if (!req->has_mapping) {
+		snprintf(dev, size, "%s", pmem);
+		return 0;
+	}
+	if ((r = check_mapping(req, e)) < 0)
+		return r;
+	if (vpmem_dm_name(req, name, sizeof(name)) < 0)
+		return error_set(e, ERR_INVALID_ARG, ENAMETOOLONG, "device-mapper name too long");
+	return dm_linear_create(cfg, name, pmem, req->mapping_offset / DM_SECTOR,
+				req->mapping_size / DM_SECTOR, true, dev, size, e);
+}
+
+static void remove_mapping(const struct storage_config *cfg, const struct vpmem_mount_req *req)
+{
+	char name[128];
+	struct error ignored;
+
+	if (req->has_mapping && vpmem_dm_name(req, name, sizeof(name)) == 0)
+		dm_remove(cfg, name, &ignored);
+}
+
+int storage_vpmem_mount(const struct storage_config *cfg, const struct vpmem_mount_req *req,
+			struct error *e)
+{
+	struct guest_path gp;
+	char dev[PATH_MAX];
+	bool created = false;
+	int r;
+
+	if ((r = guest_path_check(cfg, "MountPath", req->mount_path, 0, &gp, e)) < 0)
+		goto fail;
+	if ((r = source_device(cfg, req, dev, sizeof(dev), e)) < 0)
+		goto fail;
+	if ((r = guest_path_mkdirs(&gp, 0700, &created, e)) < 0)
+		goto undo_device;
+	/* Layers are shared and immutable: never replay a journal. */
+	if ((r = storage_mount(dev, gp.path, "ext4", MS_RDONLY, "noload", e)) < 0)
+		goto undo_dir;
+	return 0;
+undo_dir:
+	if (created)
+		rmdir(gp.path);
+undo_device:
+	remove_mapping(cfg, req);
+fail:
+	return error_prefix(e, "VPMem device %u", req->device_number);
+}
+
+int storage_vpmem_unmount(const struct storage_config *cfg, const struct vpmem_mount_req *req,
+			  struct error *e)
+{
+	struct guest_path gp;
+	char name[128];
+	int r;
+
+	if ((r = guest_path_check(cfg, "MountPath", req->mount_path, 0, &gp, e)) < 0 ||
+	    (r = storage_unmount_and_remove(gp.path, e)) < 0)
+		return error_prefix(e, "VPMem device %u", req->device_number);
+	if (!req->has_mapping)
+		return 0;
+	if (vpmem_dm_name(req, name, sizeof(name)) < 0)
+		return error_set(e, ERR_INVALID_ARG, ENAMETOOLONG,
+				 "VPMem device %u: device-mapper name too long",
+				 req->device_number);
+	if ((r = dm_remove(cfg, name, e)) < 0)
+		return error_prefix(e, "VPMem device %u", req->device_number);
+	return 0;
+}

@@ -1,0 +1,13 @@
+/* VPMem layer devices (spec §5.2). */
+#ifndef GCS_VPMEM_H
+#define GCS_VPMEM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "storage/storage.h"
+
+/* "dm-linear-pmem<N>-<offset>-<size>", the name hcsshim's guest uses. */
+int vpmem_dm_name(const struct vpmem_mount_req *req, char *buf, size_t size);
+
+#endif
