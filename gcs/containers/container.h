@@ -32,15 +32,14 @@
 #include <json-c/json.h>
 #include <json-c/printbuf.h>
 
+#include "bridge/request.h" /* until the requests below become operations */
 #include "cgroups/cgroup.h"
 #include "error.h"
 #include "gcs.h"
 #include "gcs.pb-c.h"
 #include "containers/oci_spec.h"
 #include "cgroups/oom.h"
-#include "bridge/request.h"
 #include "runc/runc.h"
-#include "handlers/waiters.h"
 
 struct relay;
 struct loop_watch;
@@ -53,6 +52,10 @@ enum container_parent {
 	PARENT_COUNT
 };
 
+/* At start-up, on the loop thread: finds runc, sets up the cgroup parents
+ * and the memory-limit refresh. A failure only disables containers (logged;
+ * the gcs still serves the UVM's own processes): returns 0. */
+int container_runtime_start(struct gcs *g, struct error *err);
 /* 0 when containers can be run, else ERR_FAIL saying why not (no runc, no
  * usable cgroups, an off-VM gcs without LCOW_CGROUP_PREFIX). */
 int container_runtime_check(struct error *err);
@@ -71,6 +74,35 @@ int container_refresh_limits(struct error *e);
  * allowed too. Blocking (lstat): jobs only. */
 int container_bundle_check(const char *path, char *out, size_t size, struct error *e);
 int container_scratch_check(const char *path, char *out, size_t size, struct error *e);
+
+/* ---- what the runtime reports (container_table.c) ----------------------------- */
+
+/* The container's one exit notification (§3.14). */
+struct container_exit_report {
+	const char *id;
+	const char *activity_id; /* the Create's, NULL when it had none */
+	const char *type;	 /* CONTAINER_EXIT_* */
+	int32_t result;		 /* the init's exit code */
+	const char *result_info; /* JSON, "" when there is nothing to say */
+};
+
+/* Set once by the front end (the handlers), before any container exists;
+ * every callback runs on the loop thread. */
+struct container_events {
+	/* A process is complete (§6.3) with this exit code. True when the
+	 * code was delivered to someone (a wait answered): the runtime then
+	 * calls cproc_collected() itself. */
+	bool (*process_complete)(void *data, const char *cid, pid_t pid, uint32_t exitcode);
+	/* A process left with its container (DeleteContainerState) before
+	 * its exit code was collected; why: "its container was deleted". */
+	void (*process_gone)(void *data, const char *cid, pid_t pid, const char *why);
+	void (*exited)(void *data, const struct container_exit_report *r);
+	void *data;
+};
+
+void container_events_set(const struct container_events *ev);
+/* The events set (callbacks NULL when none was). */
+const struct container_events *container_events(void);
 
 /* ---- the table (container_table.c) ------------------------------------------ */
 
@@ -103,7 +135,6 @@ struct cproc {
 	struct relay *in;
 	struct relay *out[2];
 	unsigned outputs; /* output relays still running */
-	struct waiters waiters;
 	uint64_t started_ms;
 	struct cproc *next;
 };
@@ -209,13 +240,11 @@ void cproc_free(struct cproc *p);
 /* 128+signal for a signal death, else the exit status (§6.4). */
 uint32_t cproc_exit_code(const struct cproc *p);
 
-/* WaitForProcess of a container process (§3.5). */
-int cproc_wait(struct request *req, struct cproc *p, uint32_t timeout_ms, struct error *err);
-/* Answers every pending wait of a complete process; an exec'd process is
- * forgotten once a wait has been answered. */
-void cproc_answer_waiters(struct cproc *p);
-/* Fails the pending waits (container deleted) and frees them. */
-void cproc_fail_waiters(struct cproc *p, const char *why);
+/* The exit code of a complete process was delivered (a WaitForProcess
+ * answered): an exec'd process is forgotten (the reference's behaviour),
+ * the init stays queryable while the container exists and its notification
+ * may now go out. */
+void cproc_collected(struct cproc *p);
 
 /* ---- the init's exit and the notification (container_exit.c) ----------------- */
 

@@ -21,7 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bridge/bridge.h"
 #include "core/log.h"
 #include "core/loop.h"
 
@@ -131,8 +130,9 @@ void container_init_exited(struct container *c)
 void container_maybe_notify(struct container *c)
 {
 	struct cproc *init = c->init;
+	const struct container_events *ev = container_events();
+	struct container_exit_report report;
 	char info[96] = "";
-	struct error err;
 
 	if (c->notified || !c->in_table || c->deleting || !init || !init->complete)
 		return;
@@ -147,10 +147,13 @@ void container_maybe_notify(struct container *c)
 	if (c->oom_kills)
 		snprintf(info, sizeof(info),
 			 "{\"Reason\":\"OOMKilled\",\"OOMKillCount\":%" PRIu64 "}", c->oom_kills);
-	if (bridge_notify_container_info(c->gcs->bridge, c->id,
-					 c->activity_id[0] ? c->activity_id : NULL, c->exit_type,
-					 (int32_t)cproc_exit_code(init), info, &err) < 0)
-		log_fields(LOG_ERROR, LOG_FIELDS(LOG_STR("cid", c->id)), "%s", err.msg);
+	report.id = c->id;
+	report.activity_id = c->activity_id[0] ? c->activity_id : NULL;
+	report.type = c->exit_type;
+	report.result = (int32_t)cproc_exit_code(init);
+	report.result_info = info;
+	if (ev->exited)
+		ev->exited(ev->data, &report);
 }
 
 /* ---- live OOM events ----------------------------------------------------------- */

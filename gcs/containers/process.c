@@ -16,6 +16,8 @@
 #include "core/loop.h"
 #include "process/relay.h"
 
+static void report_complete(struct cproc *p);
+
 static void close_fd(int *fd)
 {
 	if (*fd >= 0)
@@ -104,7 +106,7 @@ void cproc_check_complete(struct cproc *p)
 		for (int i = 0; i < 3; i++)
 			close_fd(&c->init_io[i]);
 	}
-	cproc_answer_waiters(p); /* may free an exec'd p */
+	report_complete(p); /* may free an exec'd p */
 	if (is_init)
 		container_maybe_notify(c);
 }
@@ -204,47 +206,25 @@ out:
 	return rc;
 }
 
-/* ---- WaitForProcess --------------------------------------------------------------- */
+/* ---- the exit code's delivery ------------------------------------------------------ */
 
-/* The reference forgets an exec'd process after its first answered wait;
- * the init stays queryable while the container exists. */
-static void after_answer(struct cproc *p)
+void cproc_collected(struct cproc *p)
 {
-	struct container *c = p->c;
-
 	p->answered = true;
 	if (p->is_init) {
-		container_maybe_notify(c);
+		container_maybe_notify(p->c);
 		return;
 	}
-	if (!p->waiters.head) {
-		unlink_process(p);
-		cproc_free(p);
-	}
+	unlink_process(p);
+	cproc_free(p);
 }
 
-void cproc_answer_waiters(struct cproc *p)
+/* Tells the front end; forgets an exec'd p when it delivered the code. */
+static void report_complete(struct cproc *p)
 {
-	if (waiters_answer(&p->waiters, cproc_exit_code(p)))
-		after_answer(p);
-}
+	const struct container_events *ev = container_events();
 
-void cproc_fail_waiters(struct cproc *p, const char *why)
-{
-	struct error err;
-
-	error_set(&err, ERR_NOT_FOUND, ESRCH, "WaitForProcess: process %d: %s", (int)p->pid, why);
-	waiters_fail(&p->waiters, &err);
-}
-
-int cproc_wait(struct request *req, struct cproc *p, uint32_t timeout_ms, struct error *err)
-{
-	int rc;
-
-	if (p->complete) {
-		rc = waiters_reply_exit(req, cproc_exit_code(p));
-		after_answer(p);
-		return rc;
-	}
-	return waiters_add(&p->waiters, req, p->pid, timeout_ms, err);
+	if (ev->process_complete &&
+	    ev->process_complete(ev->data, p->c->id, p->pid, cproc_exit_code(p)))
+		cproc_collected(p);
 }

@@ -48,7 +48,6 @@
 
 #include "cleanup.h"
 #include "storage/guest_path.h"
-#include "bridge/handler.h"
 #include "core/log.h"
 #include "core/loop.h"
 #include "options.h"
@@ -347,7 +346,7 @@ static int setup_cgroups(struct gcs *g, struct error *e)
 	return 0;
 }
 
-static int container_startup(struct gcs *g, struct error *err)
+int container_runtime_start(struct gcs *g, struct error *err)
 {
 	struct error e;
 
@@ -372,4 +371,3 @@ static int container_startup(struct gcs *g, struct error *err)
 		   "containers ready");
 	return 0;
 }
-STARTUP_HOOK(container_startup)

@@ -23,7 +23,6 @@
 #include "bridge/codec.h"
 #include "core/log.h"
 #include "core/loop.h"
-#include "process/uvm.h"
 
 struct exec_job {
 	struct container *c;
@@ -340,9 +339,6 @@ int container_execute(struct request *req, struct error *err)
 	if (!p)
 		return error_set(err, ERR_BAD_JSON, EINVAL,
 				 "ExecuteProcess: ProcessParameters is missing");
-	/* §3.4 case 1: a process in the UVM, whatever the container id. */
-	if (p->createinutilityvm)
-		return uvm_process_execute(req, err);
 	rc = container_get(req->container_id, "ExecuteProcess", &c, err);
 	if (rc < 0)
 		return rc;

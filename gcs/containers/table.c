@@ -8,13 +8,23 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "bridge/handler.h"
 #include "core/log.h"
 #include "core/loop.h"
 #include "process/relay.h"
 
 static struct container *table;
 static unsigned n_live;
+static struct container_events events;
+
+void container_events_set(const struct container_events *ev)
+{
+	events = *ev;
+}
+
+const struct container_events *container_events(void)
+{
+	return &events;
+}
 
 struct container *container_find(const char *id)
 {
@@ -108,7 +118,8 @@ static void drop_process(struct container *c, struct cproc *p)
 	relay_cancel(p->out[0]);
 	relay_cancel(p->out[1]);
 	p->in = p->out[0] = p->out[1] = NULL;
-	cproc_fail_waiters(p, "its container was deleted");
+	if (events.process_gone)
+		events.process_gone(events.data, c->id, p->pid, "its container was deleted");
 	cproc_free(p);
 }
 
@@ -156,13 +167,12 @@ void container_describe(struct gcs *g, struct printbuf *pb)
 			  c->init ? (int)c->init->pid : 0, c->exit_type,
 			  c->notified ? ", notified" : "");
 		for (struct cproc *p = c->procs; p; p = p->next) {
-			sprintbuf(pb, "    pid %d%s: %s, %u output relays, %u waits\n", (int)p->pid,
+			sprintbuf(pb, "    pid %d%s: %s, %u output relays\n", (int)p->pid,
 				  p->is_init ? " (init)" : "",
 				  p->complete ? "complete"
 				  : p->reaped ? "exited, draining"
 					      : "running",
-				  p->outputs, waiters_count(&p->waiters));
+				  p->outputs);
 		}
 	}
 }
-DUMP_SECTION(container_describe)

@@ -15,16 +15,30 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "bridge/bridge.h"
 #include "bridge/codec.h"
 #include "containers/container.h"
 #include "bridge/handler.h"
 #include "core/log.h"
 #include "process/process.h"
+#include "handlers/waiters.h"
+#include "handlers/process.h"
 #include "process/uvm.h"
 
 HANDLER(MSG_CREATE, SCOPE_CONTAINER, gcs__container_create, container_create)
 
-HANDLER(MSG_EXECUTE_PROCESS, SCOPE_CONTAINER, gcs__container_execute_process, container_execute)
+static int container_execute_request(struct request *req, struct error *err)
+{
+	const Gcs__ContainerExecuteProcess *m = (const void *)req->msg;
+	const Gcs__ProcessParameters *p = m->settings ? m->settings->processparameters : NULL;
+
+	/* §3.4 case 1: a process in the UVM, whatever the container id. */
+	if (p && p->createinutilityvm)
+		return uvm_execute_request(req, err);
+	return container_execute(req, err);
+}
+HANDLER(MSG_EXECUTE_PROCESS, SCOPE_CONTAINER, gcs__container_execute_process,
+	container_execute_request)
 
 static struct cproc *find_process(struct container *c, uint32_t pid)
 {
@@ -43,8 +57,12 @@ static int container_wait(struct request *req, struct error *err)
 		return rc;
 	p = find_process(c, m->processid);
 	if (!p)
-		return uvm_process_wait(req, err);
-	return cproc_wait(req, p, m->timeoutinms, err);
+		return uvm_wait_request(req, err);
+	if (!p->complete)
+		return waiters_add(c->id, p->pid, req, m->timeoutinms, err);
+	rc = waiters_reply_exit(req, cproc_exit_code(p));
+	cproc_collected(p);
+	return rc;
 }
 HANDLER(MSG_WAIT_FOR_PROCESS, SCOPE_CONTAINER, gcs__container_wait_for_process, container_wait)
 
@@ -66,7 +84,7 @@ static int container_signal(struct request *req, struct error *err)
 		return error_prefix(err, "SignalProcess");
 	p = find_process(c, m->processid);
 	if (!p && m->processid <= INT32_MAX && uvm_process_running((pid_t)m->processid))
-		return uvm_process_signal(req, err);
+		return uvm_signal_request(req, err);
 	/* A reaped pid may belong to someone else by now. */
 	if (!p || p->reaped)
 		return error_set(err, ERR_NOT_FOUND, ESRCH,
@@ -104,7 +122,7 @@ static int container_resize(struct request *req, struct error *err)
 		return rc;
 	p = find_process(c, m->processid);
 	if (!p)
-		return uvm_process_resize(req, err);
+		return uvm_resize_request(req, err);
 	rc = process_console_resize(p->pid, p->had_console, p->console, m->height, m->width, err);
 	if (rc < 0)
 		return rc;
@@ -148,3 +166,44 @@ static int modify_pod_memory(struct request *req, const Gcs__ModificationRequest
 	return container_pod_memory_limit(req, err);
 }
 MODIFY_HANDLER("PodCgroupMemoryLimit", SCOPE_UVM, modify_pod_memory)
+
+/* ---- what the container runtime reports ----------------------------------------- */
+
+static bool on_process_complete(void *data, const char *cid, pid_t pid, uint32_t exitcode)
+{
+	return waiters_answer(cid, pid, exitcode);
+}
+
+static void on_process_gone(void *data, const char *cid, pid_t pid, const char *why)
+{
+	struct error err;
+
+	error_set(&err, ERR_NOT_FOUND, ESRCH, "WaitForProcess: process %d: %s", (int)pid, why);
+	waiters_fail(cid, pid, &err);
+}
+
+static void on_exited(void *data, const struct container_exit_report *r)
+{
+	struct gcs *g = data;
+	struct error err;
+
+	if (bridge_notify_container_info(g->bridge, r->id, r->activity_id, r->type, r->result,
+					 r->result_info, &err) < 0)
+		log_fields(LOG_ERROR, LOG_FIELDS(LOG_STR("cid", r->id)), "%s", err.msg);
+}
+
+static int container_startup(struct gcs *g, struct error *err)
+{
+	const struct container_events ev = {
+		.process_complete = on_process_complete,
+		.process_gone = on_process_gone,
+		.exited = on_exited,
+		.data = g,
+	};
+
+	container_events_set(&ev);
+	return container_runtime_start(g, err);
+}
+STARTUP_HOOK(container_startup)
+
+DUMP_SECTION(container_describe)

@@ -1,19 +1,24 @@
-/* The WaitForProcess requests pending on one process (gcs/handlers/waiters.h). */
+/* The WaitForProcess requests pending (gcs/handlers/waiters.h). */
 #include "handlers/waiters.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
-#include "gcs.pb-c.h"
+#include "containers/oci_spec.h"
 #include "core/loop.h"
+#include "gcs.pb-c.h"
 
 struct waiter {
 	struct request *req;
-	struct waiters *ws;
+	char cid[OCI_ID_MAX];
 	pid_t pid;
 	struct loop_timer *timer; /* finite TimeoutInMs */
 	struct waiter *next;
 };
+
+static struct waiter *head;
 
 static int still_running(struct error *err, pid_t pid)
 {
@@ -23,7 +28,7 @@ static int still_running(struct error *err, pid_t pid)
 
 static void unlink_waiter(struct waiter *w)
 {
-	for (struct waiter **pp = &w->ws->head; *pp; pp = &(*pp)->next) {
+	for (struct waiter **pp = &head; *pp; pp = &(*pp)->next) {
 		if (*pp == w) {
 			*pp = w->next;
 			return;
@@ -31,15 +36,26 @@ static void unlink_waiter(struct waiter *w)
 	}
 }
 
-/* Unlinks the first waiter and cancels its timer; the caller completes
- * its request and frees it. */
-static struct waiter *pop(struct waiters *ws)
+static bool matches(const struct waiter *w, const char *cid, pid_t pid)
 {
-	struct waiter *w = ws->head;
+	return w->pid == pid && !strcmp(w->cid, cid);
+}
 
-	ws->head = w->next;
-	loop_timer_cancel(w->timer);
-	return w;
+/* Unlinks the first waiter on (cid, pid) and cancels its timer; the caller
+ * completes its request and frees it. NULL when there is none. */
+static struct waiter *pop(const char *cid, pid_t pid)
+{
+	for (struct waiter **pp = &head; *pp; pp = &(*pp)->next) {
+		struct waiter *w = *pp;
+
+		if (matches(w, cid, pid)) {
+			*pp = w->next;
+			loop_timer_cancel(w->timer);
+			request_on_cancel(w->req, NULL, NULL);
+			return w;
+		}
+	}
+	return NULL;
 }
 
 int waiters_reply_exit(struct request *req, uint32_t exitcode)
@@ -50,36 +66,27 @@ int waiters_reply_exit(struct request *req, uint32_t exitcode)
 	return request_reply(req, &resp.base);
 }
 
-bool waiters_answer(struct waiters *ws, uint32_t exitcode)
+bool waiters_answer(const char *cid, pid_t pid, uint32_t exitcode)
 {
-	bool answered = ws->head != NULL;
+	bool answered = false;
+	struct waiter *w;
 
-	while (ws->head) {
-		struct waiter *w = pop(ws);
-
+	while ((w = pop(cid, pid))) {
 		waiters_reply_exit(w->req, exitcode);
 		free(w);
+		answered = true;
 	}
 	return answered;
 }
 
-void waiters_fail(struct waiters *ws, const struct error *err)
+void waiters_fail(const char *cid, pid_t pid, const struct error *err)
 {
-	while (ws->head) {
-		struct waiter *w = pop(ws);
+	struct waiter *w;
 
+	while ((w = pop(cid, pid))) {
 		request_fail(w->req, err);
 		free(w);
 	}
-}
-
-unsigned waiters_count(const struct waiters *ws)
-{
-	unsigned n = 0;
-
-	for (const struct waiter *w = ws->head; w; w = w->next)
-		n++;
-	return n;
 }
 
 static void on_timeout(struct loop *l, void *data)
@@ -89,6 +96,7 @@ static void on_timeout(struct loop *l, void *data)
 
 	w->timer = NULL;
 	unlink_waiter(w);
+	request_on_cancel(w->req, NULL, NULL);
 	still_running(&err, w->pid);
 	request_fail(w->req, &err);
 	free(w);
@@ -104,7 +112,7 @@ static void on_cancel(struct request *req, void *data)
 	free(w);
 }
 
-int waiters_add(struct waiters *ws, struct request *req, pid_t pid, uint32_t timeout_ms,
+int waiters_add(const char *cid, pid_t pid, struct request *req, uint32_t timeout_ms,
 		struct error *err)
 {
 	struct waiter *w;
@@ -115,7 +123,7 @@ int waiters_add(struct waiters *ws, struct request *req, pid_t pid, uint32_t tim
 	if (!w)
 		return error_set(err, ERR_FAIL, ENOMEM, "out of memory");
 	w->req = req;
-	w->ws = ws;
+	snprintf(w->cid, sizeof(w->cid), "%s", cid);
 	w->pid = pid;
 	if (timeout_ms != WAITERS_INFINITE) {
 		w->timer = loop_timer_add(req->gcs->loop, timeout_ms, on_timeout, w);
@@ -124,8 +132,20 @@ int waiters_add(struct waiters *ws, struct request *req, pid_t pid, uint32_t tim
 			return error_set(err, ERR_FAIL, ENOMEM, "out of memory");
 		}
 	}
-	w->next = ws->head;
-	ws->head = w;
+	w->next = head;
+	head = w;
 	request_on_cancel(req, on_cancel, w);
 	return REQUEST_PENDING;
+}
+
+void waiters_describe(struct printbuf *pb)
+{
+	unsigned n = 0;
+
+	for (const struct waiter *w = head; w; w = w->next)
+		n++;
+	sprintbuf(pb, "WaitForProcess pending: %u\n", n);
+	for (const struct waiter *w = head; w; w = w->next)
+		sprintbuf(pb, "  %s pid %d%s\n", w->cid[0] ? w->cid : "UVM", (int)w->pid,
+			  w->timer ? "" : ", no timeout");
 }

@@ -17,6 +17,14 @@
 #include "process/relay.h"
 
 static struct uvm_process *table;
+static uvm_process_complete_fn listener;
+static void *listener_data;
+
+void uvm_process_set_listener(uvm_process_complete_fn fn, void *data)
+{
+	listener = fn;
+	listener_data = data;
+}
 
 struct uvm_process *uvm_process_find(pid_t pid)
 {
@@ -77,7 +85,54 @@ static void check_complete(struct uvm_process *p)
 		uvm_process_forget(p);
 		return;
 	}
-	uvm_process_answer_waiters(p);
+	/* External processes are forgotten once their exit code is out. */
+	if (listener && listener(listener_data, p->pid, process_uvm_exit_code(p->status)))
+		uvm_process_forget(p);
+}
+
+int uvm_process_exit_status(pid_t pid, bool *complete, uint32_t *exitcode)
+{
+	struct uvm_process *p = uvm_process_find(pid);
+
+	if (!p)
+		return -ESRCH;
+	*complete = p->complete;
+	*exitcode = p->complete ? process_uvm_exit_code(p->status) : 0;
+	return 0;
+}
+
+void uvm_process_collected(pid_t pid)
+{
+	struct uvm_process *p = uvm_process_find(pid);
+
+	if (p && p->complete)
+		uvm_process_forget(p);
+}
+
+int uvm_process_signal(pid_t pid, int sig, struct error *err)
+{
+	if (!uvm_process_running(pid))
+		return -ESRCH;
+	if (kill(pid, sig) < 0) {
+		int e = errno;
+
+		return error_set(err, e == ESRCH ? ERR_NOT_FOUND : ERR_FAIL, e, "kill(%d, %d): %s",
+				 (int)pid, sig, strerror(e));
+	}
+	log_fields(LOG_INFO, LOG_FIELDS(LOG_INT("pid", pid), LOG_INT("signal", sig)),
+		   "signalled UVM process");
+	return 0;
+}
+
+/* After the process is complete its console is gone: a late resize is a
+ * no-op, as the reference's closed relay answers. */
+int uvm_process_resize(pid_t pid, uint32_t rows, uint32_t cols, struct error *err)
+{
+	struct uvm_process *p = uvm_process_find(pid);
+
+	if (!p)
+		return -ESRCH;
+	return process_console_resize(p->pid, p->had_console, p->console, rows, cols, err);
 }
 
 static void on_child_exit(struct loop *l, pid_t pid, int status, void *data)
@@ -217,17 +272,6 @@ kill:
 	return rc;
 }
 
-int uvm_signal_number(int32_t requested, struct error *err)
-{
-	if (requested == 0)
-		return SIGKILL;
-	if (requested < 0 || requested > UVM_SIGNAL_MAX)
-		return error_set(err, ERR_INVALID_ARG, EINVAL,
-				 "invalid signal number %d (Linux signals are 1-%d)",
-				 (int)requested, UVM_SIGNAL_MAX);
-	return requested;
-}
-
 int uvm_process_pids(struct gcs *g, struct arena *a, uint32_t **pids, size_t *n, struct error *err)
 {
 	size_t count = 0;
@@ -261,9 +305,8 @@ void uvm_process_describe(struct gcs *g, struct printbuf *pb)
 		n++;
 	sprintbuf(pb, "UVM processes: %u\n", n);
 	for (struct uvm_process *p = table; p; p = p->next) {
-		sprintbuf(pb, "  pid %d %s: %s%s, %u output relays, %u waits\n", (int)p->pid,
-			  p->name, state_name(p), p->had_console ? ", console" : "", p->outputs,
-			  waiters_count(&p->waiters));
+		sprintbuf(pb, "  pid %d %s: %s%s, %u output relays\n", (int)p->pid, p->name,
+			  state_name(p), p->had_console ? ", console" : "", p->outputs);
 	}
 	relay_describe(pb);
 }

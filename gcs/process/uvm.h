@@ -1,18 +1,12 @@
 /* The processes the host started in the utility VM itself (spec §3.4 case 1,
  * §3.5-3.7, §3.9 ProcessList): a table keyed by pid, their relays, their
- * exit, and the WaitForProcess requests waiting for it. Loop thread only.
+ * exit. Loop thread only.
  *
  * A process is complete once it is reaped and its stdout/stderr relays have
  * delivered everything and half-closed the connections (spec §6.3). Then
- * every pending wait is answered; a process is forgotten once a wait has
- * been answered (later waits: ERR_NOT_FOUND), and kept until then, however
- * long the first wait takes to arrive.
- *
- * The handlers (gcs/handlers/process.c) serve the null container id. A
- * container-scoped ExecuteProcess with CreateInUtilityVM is a UVM process
- * too (§3.4): the container handlers pass such requests to
- * uvm_process_execute(); the uvm_process_* request functions below take the
- * same decoded messages as the handlers. */
+ * the listener hears of it; a process is forgotten once its exit code has
+ * been collected (later lookups: not found), and kept until then, however
+ * long that takes. */
 #ifndef GCS_PROCESS_UVM_H
 #define GCS_PROCESS_UVM_H
 
@@ -26,16 +20,33 @@
 #include "error.h"
 #include "gcs.h"
 #include "process/exec.h"
-#include "bridge/request.h"
+#include "core/op.h"
+#include "gcs.pb-c.h"
 
-/* Largest Linux signal number (SIGRTMAX as the kernel counts). */
-#define UVM_SIGNAL_MAX 64
+/* Starts a process as ExecuteProcess asks (s: its ProcessParameters), in a
+ * job: resolves the executable, dials the stdio ports (before the process
+ * starts, §3.4), makes the pipes or pty, spawns, and adds it to the table.
+ * done's result: const pid_t *. Nobody wanting the result any more kills the
+ * process. */
+int uvm_process_start(struct gcs *g, const Gcs__ExecuteProcessSettings *s,
+		      const struct op_done *done, struct error *err);
 
-/* The request handlers; req->msg is the message type of each. */
-int uvm_process_execute(struct request *req, struct error *err); /* ContainerExecuteProcess */
-int uvm_process_wait(struct request *req, struct error *err);	 /* ContainerWaitForProcess */
-int uvm_process_signal(struct request *req, struct error *err);	 /* ContainerSignalProcess */
-int uvm_process_resize(struct request *req, struct error *err);	 /* ContainerResizeConsole */
+/* The listener hears of every process that becomes complete; it returns
+ * true when it delivered the exit code (the process is then forgotten). */
+typedef bool (*uvm_process_complete_fn)(void *data, pid_t pid, uint32_t exitcode);
+void uvm_process_set_listener(uvm_process_complete_fn fn, void *data);
+
+/* Whether pid is complete and its exit code (process_uvm_exit_code).
+ * -ESRCH when pid is no process the host may still ask about. */
+int uvm_process_exit_status(pid_t pid, bool *complete, uint32_t *exitcode);
+/* The exit code of the complete process pid was delivered: forget it. */
+void uvm_process_collected(pid_t pid);
+
+/* kill(2) on a running process the gcs started (-ESRCH without a message
+ * otherwise: a reaped pid may be someone else's by now). */
+int uvm_process_signal(pid_t pid, int sig, struct error *err);
+/* ResizeConsole on pid's console (-ESRCH without a message when unknown). */
+int uvm_process_resize(pid_t pid, uint32_t rows, uint32_t cols, struct error *err);
 
 /* Adds a started process: watches its exit and starts its relays, taking
  * every fd left in io. On failure the process is killed (and still reaped
@@ -45,10 +56,6 @@ int uvm_process_add(struct gcs *g, pid_t pid, const char *name, struct uvm_stdio
 
 /* True while pid is a UVM process the gcs started and has not reaped. */
 bool uvm_process_running(pid_t pid);
-
-/* SignalProcess's signal: 0 (Options absent or empty) is SIGKILL; outside
- * 1..UVM_SIGNAL_MAX is ERR_INVALID_ARG. */
-int uvm_signal_number(int32_t requested, struct error *err);
 
 /* Pids of the running UVM processes (GetProperties ProcessList). */
 int uvm_process_pids(struct gcs *g, struct arena *a, uint32_t **pids, size_t *n, struct error *err);

@@ -1,10 +1,9 @@
-/* State shared by process_uvm.c (the table and a process's life) and
- * process_uvm_wait.c (the WaitForProcess requests). */
+/* State shared by uvm.c (the table and a process's life) and uvm_start.c
+ * (starting one). */
 #ifndef GCS_PROCESS_UVM_INTERNAL_H
 #define GCS_PROCESS_UVM_INTERNAL_H
 
 #include "process/uvm.h"
-#include "handlers/waiters.h"
 
 struct relay;
 
@@ -22,16 +21,12 @@ struct uvm_process {
 	struct relay *in;
 	struct relay *out[2];
 	unsigned outputs; /* output relays still running */
-	struct waiters waiters;
 	struct uvm_process *next;
 };
 
 /* The record of pid that the host may still ask about, or NULL. */
 struct uvm_process *uvm_process_find(pid_t pid);
-/* Unlinks and frees a complete process (no waiter left). */
+/* Unlinks and frees a complete process. */
 void uvm_process_forget(struct uvm_process *p);
-/* Answers every pending wait of a complete process, then forgets it if
- * any was answered. */
-void uvm_process_answer_waiters(struct uvm_process *p);
 
 #endif

@@ -1,0 +1,39 @@
+/* How a runtime operation that finishes later reports to whoever started
+ * it (a handler, a test, another front end): the runtime never sees a
+ * request. An operation that returns 0 has taken `done` and calls
+ * op_finish() exactly once, on the loop thread, possibly before it returns;
+ * one that returns a negative errno (err filled) never calls it.
+ *
+ * `result` points to the operation's typed result, valid only during the
+ * call (each operation says which type; NULL when it has none or failed).
+ *
+ * `wanted` lets an operation that is about to leave something behind which
+ * only its result would tell about (a started process, a created container)
+ * ask whether anybody still waits for that result: when nobody does (the
+ * gcs is shutting down and the request was cancelled) it undoes the thing
+ * instead of finishing it. NULL: always wanted. */
+#ifndef GCS_CORE_OP_H
+#define GCS_CORE_OP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "error.h"
+
+typedef void (*op_done_fn)(void *data, int rc, const struct error *err, const void *result);
+
+struct op_done {
+	op_done_fn fn;
+	bool (*wanted)(void *data);
+	void *data;
+};
+
+static inline bool op_wanted(const struct op_done *d)
+{
+	return !d->wanted || d->wanted(d->data);
+}
+
+/* rc < 0 with err NULL or empty is reported as strerror(-rc). */
+void op_finish(const struct op_done *d, int rc, const struct error *err, const void *result);
+
+#endif
