@@ -1,15 +1,16 @@
 /* Networking of containers (spec §3.10.6, §3.2 step 6, §6.1, §6.8).
  *
- * A NIC arrives with ModifySettings Network Add (gcs/handlers/network.c), is
+ * A NIC arrives with ModifySettings Network Add (hotplug.c), is
  * recorded in the namespace it names, and is moved into the network
  * namespace of the container that owns that namespace (the init of the
  * sandbox or standalone container whose spec names it) and configured there.
  *
- *   network.c          adapter parsing (HEAD and v0.11 shapes), the
- *                      namespace table, DNS for resolv.conf
- *   network_netlink.c  rtnetlink messages over raw NETLINK_ROUTE sockets
- *   network_config.c   ifname lookup in sysfs, move + configure
- *   network_dhcp.c     udhcpc for a NIC sent without addresses
+ *   network.c   adapter parsing (HEAD and v0.11 shapes), the namespace
+ *               table, DNS for resolv.conf
+ *   hotplug.c   a NIC added or removed by the host
+ *   netlink.c   rtnetlink messages over raw NETLINK_ROUTE sockets
+ *   config.c    ifname lookup in sysfs, move + configure
+ *   dhcp.c      udhcpc for a NIC sent without addresses
  *
  * The table is loop-thread only; lookups in sysfs and netlink block and run
  * in jobs, on copies of the NICs. */
@@ -23,6 +24,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "core/op.h"
 #include "error.h"
 #include "gcs.pb-c.h"
 #include "containers/oci_spec.h"
@@ -105,7 +107,7 @@ struct net_dns_store {
 void net_dns_of(const struct net_nic *nics, size_t n, struct net_dns_store *store,
 		struct oci_dns *dns);
 
-/* ---- network_config.c (blocking: jobs only) -------------------------------- */
+/* ---- config.c (blocking: jobs only) -------------------------------- */
 
 /* Finds the interface name of the NIC under <sysfs>/bus/vmbus/devices/<id>/,
  * polling every NET_POLL_MS for up to timeout_ms. */
@@ -116,7 +118,7 @@ int net_nic_resolve(struct net_nic *nic, const char *sysfs_root, unsigned timeou
  * without addresses. */
 int net_nic_move_configure(const struct net_nic *nic, pid_t pid, struct error *err);
 
-/* ---- network_dhcp.c (blocking: jobs only) ----------------------------------- */
+/* ---- dhcp.c (blocking: jobs only) ----------------------------------- */
 
 struct loop;
 /* At start-up: children are waited for through the loop's reaper.
@@ -127,8 +129,15 @@ void net_dhcp_init(struct loop *l);
  * it has a lease (0) or fails / times out (an error with its output). */
 int net_dhcp(const char *ifname, struct error *err);
 
-/* ---- handle_network.c ------------------------------------------------------ */
+/* ---- hotplug.c ------------------------------------------------------------- */
 
+/* Network Add as an operation (no result): the adapter parsed, its
+ * interface found (jobs), recorded, and moved and configured when its
+ * namespace has an owner. */
+int net_nic_add(struct loop *l, const Gcs__LCOWNetworkAdapter *a, const struct op_done *done,
+		struct error *err);
+/* Network Remove: forgets the NIC (nothing on the interface is undone). */
+int net_nic_remove(const Gcs__LCOWNetworkAdapter *a, struct error *err);
 /* Moves and configures a NIC in a job; a failure is only logged. */
 int net_nic_configure_later(struct loop *l, const struct net_nic *nic, pid_t pid,
 			    struct error *err);
