@@ -8,7 +8,8 @@ FUZZ_DIR := $(TOP)/$(BUILD_DIR)/fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_JOBS ?= 1
 FUZZ_GCS_SRCS := $(wildcard gcs/core/*.c gcs/bridge/*.c) \
-	$(addprefix gcs/handlers/,modify.c uvm.c vpci.c props.c) lib/error.c lib/transport.c
+	$(addprefix gcs/handlers/,modify.c uvm.c vpci.c pending.c props.c) gcs/storage/vpci.c \
+	lib/error.c lib/transport.c
 FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -Ulinux -Uunix -Wall -Wextra -Werror \
 	-Wno-unused-parameter -fno-omit-frame-pointer \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \

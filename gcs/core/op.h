@@ -11,7 +11,12 @@
  * only its result would tell about (a started process, a created container)
  * ask whether anybody still waits for that result: when nobody does (the
  * gcs is shutting down and the request was cancelled) it undoes the thing
- * instead of finishing it. NULL: always wanted. */
+ * instead of finishing it. NULL: always wanted.
+ *
+ * An operation that waits on the loop itself (a timer, not a job: jobs
+ * always complete, even when the loop stops) registers with op_on_cancel()
+ * how to stop it; when the caller gives up, cancel(op) runs instead of the
+ * completion: it must release everything and never call op_finish(). */
 #ifndef GCS_CORE_OP_H
 #define GCS_CORE_OP_H
 
@@ -25,12 +30,19 @@ typedef void (*op_done_fn)(void *data, int rc, const struct error *err, const vo
 struct op_done {
 	op_done_fn fn;
 	bool (*wanted)(void *data);
+	void (*on_cancel)(void *data, void (*cancel)(void *op), void *op);
 	void *data;
 };
 
 static inline bool op_wanted(const struct op_done *d)
 {
 	return !d->wanted || d->wanted(d->data);
+}
+
+static inline void op_on_cancel(const struct op_done *d, void (*cancel)(void *op), void *op)
+{
+	if (d->on_cancel)
+		d->on_cancel(d->data, cancel, op);
 }
 
 /* rc < 0 with err NULL or empty is reported as strerror(-rc). */

@@ -8,13 +8,28 @@ struct pending {
 	struct request *req; /* NULL once the gcs cancelled it */
 	pending_reply_fn reply;
 	const char *prefix;
+	void (*cancel)(void *op); /* how to stop the operation, if it can be */
+	void *op;
 };
 
 static void on_cancel(struct request *req, void *data)
 {
 	struct pending *p = data;
 
-	p->req = NULL;
+	if (!p->cancel) {
+		p->req = NULL; /* finish() drops the result */
+		return;
+	}
+	p->cancel(p->op); /* finish() never runs */
+	free(p);
+}
+
+static void set_cancel(void *data, void (*cancel)(void *op), void *op)
+{
+	struct pending *p = data;
+
+	p->cancel = cancel;
+	p->op = op;
 }
 
 static bool wanted(void *data)
@@ -58,7 +73,8 @@ int pending_begin(struct request *req, pending_reply_fn reply, const char *prefi
 	p->req = req;
 	p->reply = reply;
 	p->prefix = prefix;
-	*done = (struct op_done){.fn = finish, .wanted = wanted, .data = p};
+	*done = (struct op_done){
+		.fn = finish, .wanted = wanted, .on_cancel = set_cancel, .data = p};
 	request_on_cancel(req, on_cancel, p);
 	return 0;
 }

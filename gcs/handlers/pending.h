@@ -8,7 +8,8 @@
  *           rc = container_execute(..., &done, err);
  *   return pending_end(&done, rc);
  *
- * A gcs shutdown cancels the request: the operation still finishes (its
+ * A gcs shutdown cancels the request: an operation that registered a
+ * cancel hook (op_on_cancel) is stopped; any other still finishes (its
  * result is then dropped) and `wanted` tells it that nobody waits. */
 #ifndef GCS_HANDLERS_PENDING_H
 #define GCS_HANDLERS_PENDING_H

@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/op.h"
 #include "error.h"
 #include "transport.h"
 
@@ -148,5 +149,13 @@ int storage_action_parse(enum storage_resource resource, const char *request_typ
 
 /* Runs the request: the matching storage_*_mount/unmount/unplug. */
 int storage_run(void *request, struct error *e);
+
+/* VPCIDevice Add (vpci.c): finishes (no result) once the PCI device
+ * assigned through VMBus channel `guid` shows up in sysfs, or fails after
+ * 4 minutes, below the host's 5-minute RPC timeout. LCOW_SYSFS_ROOT (tests)
+ * replaces "/sys". */
+struct loop;
+int vpci_wait_device(struct loop *l, const char *guid, const struct op_done *done,
+		     struct error *err);
 
 #endif
