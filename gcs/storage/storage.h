@@ -13,6 +13,7 @@
 #ifndef GCS_STORAGE_H
 #define GCS_STORAGE_H
 
+#include <json-c/printbuf.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -150,11 +151,29 @@ int storage_action_parse(enum storage_resource resource, const char *request_typ
 /* Runs the request: the matching storage_*_mount/unmount/unplug. */
 int storage_run(void *request, struct error *e);
 
+/* The request as an operation (no result): storage_run() in a job. It
+ * takes the arena the request's strings live in (freed when the operation
+ * ends, or at once when it refuses); r->cfg NULL means storage_config().
+ * label names it in DumpStacks (the host's request id). A failure's message
+ * starts with "<ResourceType> <RequestType>: ". */
+struct arena;
+struct loop;
+int storage_apply(struct loop *l, const struct storage_request *r, struct arena *a, uint64_t label,
+		  const struct op_done *done, struct error *err);
+/* The operations in flight (DumpStacks). */
+void storage_describe(struct printbuf *pb);
+
+/* The configuration the gcs runs with: the defaults, changed by the
+ * test-only LCOW_SYSFS_ROOT, LCOW_DEV_ROOT, LCOW_STORAGE_EXTRA_ROOTS and
+ * LCOW_STORAGE_DEVICE_TIMEOUT_MS (config.c); set once at start-up, before
+ * any job can read it. */
+int storage_setup(const struct transport *t, struct error *err);
+const struct storage_config *storage_config(void);
+
 /* VPCIDevice Add (vpci.c): finishes (no result) once the PCI device
  * assigned through VMBus channel `guid` shows up in sysfs, or fails after
  * 4 minutes, below the host's 5-minute RPC timeout. LCOW_SYSFS_ROOT (tests)
  * replaces "/sys". */
-struct loop;
 int vpci_wait_device(struct loop *l, const char *guid, const struct op_done *done,
 		     struct error *err);
 
