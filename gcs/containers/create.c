@@ -51,7 +51,7 @@ struct create_job {
 	struct net_nic *nics;
 	size_t n_nics;
 	struct net_dns_store dns_store;
-	struct oci_dns dns;
+	struct net_dns dns;
 	struct error failure; /* why it failed, replied once undone */
 };
 
@@ -111,7 +111,7 @@ static int write_spec(struct create_job *j, struct error *err)
 		j->pod_created = true;
 	}
 	snprintf(path, sizeof(path), "%s/config.json", j->bundle);
-	return oci_json_write(path, j->spec, err);
+	return json_file_write(path, j->spec, err);
 }
 
 /* Undoes what a failed create made, the runc container first (its init is

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "core/json_file.h"
 #include "core/dir_beneath.h"
 #include "containers/user_lookup.h"
 
@@ -93,40 +94,6 @@ static int array_push(struct json_object *a, struct json_object *v, struct error
 
 /* ---- files --------------------------------------------------------------- */
 
-static int write_file_atomic(const char *path, const char *data, size_t len, mode_t mode,
-			     struct error *e)
-{
-	char tmp[PATH_MAX];
-	_cleanup_close_ int fd = -1;
-	size_t off = 0;
-
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp-XXXXXX", path) >= (int)sizeof(tmp))
-		return error_set(e, ERR_FAIL, ENAMETOOLONG, "path too long: %s", path);
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0)
-		return error_errno(e, errno, "create %s", tmp);
-	while (off < len) {
-		ssize_t n = write(fd, data + off, len - off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			int err = errno;
-
-			unlink(tmp);
-			return error_errno(e, err, "write %s", tmp);
-		}
-		off += (size_t)n;
-	}
-	if (fchmod(fd, mode) < 0 || rename(tmp, path) < 0) {
-		int err = errno;
-
-		unlink(tmp);
-		return error_errno(e, err, "write %s", path);
-	}
-	return 0;
-}
-
 /* mkdir -p; directories it creates get exactly `mode` (umask ignored). */
 static int mkdir_p(const char *path, mode_t mode)
 {
@@ -152,72 +119,6 @@ static int mkdir_p(const char *path, mode_t mode)
 			break;
 		*p = c;
 	}
-	return 0;
-}
-
-int oci_json_write(const char *path, struct json_object *obj, struct error *e)
-{
-	size_t len;
-	const char *s = json_object_to_json_string_length(
-		obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
-
-	if (!s)
-		return error_set(e, ERR_FAIL, ENOMEM, "serialise %s", path);
-	return write_file_atomic(path, s, len, 0600, e);
-}
-
-int oci_json_parse(const char *text, size_t len, struct json_object **out, struct error *e)
-{
-	struct json_tokener *tok = json_tokener_new_ex(JSON_TOKENER_DEFAULT_DEPTH);
-	enum json_tokener_error jerr;
-	struct json_object *o;
-	bool trailing = false;
-
-	*out = NULL;
-	if (!tok)
-		return error_set(e, ERR_FAIL, ENOMEM, "json: out of memory");
-	o = json_tokener_parse_ex(tok, text, (int)len);
-	jerr = json_tokener_get_error(tok);
-	/* Only whitespace may follow the document. */
-	for (size_t i = json_tokener_get_parse_end(tok); jerr == json_tokener_success && i < len;
-	     i++)
-		trailing |= !strchr(" \t\r\n", text[i]);
-	json_tokener_free(tok);
-	if (jerr != json_tokener_success || trailing) {
-		json_object_put(o);
-		return error_set(e, ERR_BAD_JSON, EINVAL, "invalid JSON: %s",
-				 trailing ? "data after the document"
-					  : json_tokener_error_desc(jerr));
-	}
-	*out = o; /* NULL for the document "null" */
-	return 0;
-}
-
-int oci_json_read(const char *path, struct json_object **out, struct error *e)
-{
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-	_cleanup_free_ char *buf = NULL;
-	struct stat st;
-	size_t off = 0;
-
-	if (fd < 0 || fstat(fd, &st) < 0)
-		return error_errno(e, errno, "open %s", path);
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf)
-		return error_set(e, ERR_FAIL, ENOMEM, "read %s: out of memory", path);
-	while (off < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + off, (size_t)st.st_size - off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return error_errno(e, errno, "read %s", path);
-		if (n == 0)
-			break;
-		off += (size_t)n;
-	}
-	if (oci_json_parse(buf, off, out, e) < 0)
-		return error_prefix(e, "%s", path);
 	return 0;
 }
 
@@ -345,7 +246,7 @@ static int resolv_append(char *buf, size_t size, size_t *off, const char *word,
 	return 0;
 }
 
-int oci_resolv_content(const struct oci_dns *dns, char *buf, size_t size, struct error *e)
+int oci_resolv_content(const struct net_dns *dns, char *buf, size_t size, struct error *e)
 {
 	size_t off = 0;
 	int rc;
@@ -353,10 +254,10 @@ int oci_resolv_content(const struct oci_dns *dns, char *buf, size_t size, struct
 	if (size == 0)
 		return error_set(e, ERR_FAIL, ENOSPC, "resolv.conf content too long");
 	buf[0] = '\0';
-	if (dns->nsearch > OCI_MAX_DNS_SEARCH)
+	if (dns->nsearch > NET_DNS_SEARCH_MAX)
 		return error_set(e, ERR_INVALID_ARG, EINVAL,
 				 "%zu DNS search domains, at most %d are allowed", dns->nsearch,
-				 OCI_MAX_DNS_SEARCH);
+				 NET_DNS_SEARCH_MAX);
 	rc = resolv_append(buf, size, &off, "search", dns->search, dns->nsearch, true, e);
 	if (rc == 0)
 		rc = resolv_append(buf, size, &off, "nameserver", dns->servers, dns->nservers,
@@ -443,7 +344,7 @@ static int mount_add(struct json_object *mounts, const char *dest, const char *t
 /* /etc/hostname, /etc/hosts, /etc/resolv.conf (§6.1). */
 static const char *const etc_files[] = {"hostname", "hosts", "resolv.conf"};
 
-static int etc_content(const char *file, const char *hostname, const struct oci_dns *dns, char *buf,
+static int etc_content(const char *file, const char *hostname, const struct net_dns *dns, char *buf,
 		       size_t size, struct error *e)
 {
 	int n;
@@ -478,7 +379,7 @@ static int etc_mounts(struct json_object *spec, struct json_object *mounts,
 		if (o->cls.kind != OCI_WORKLOAD) {
 			n = etc_content(etc_files[i], hostname, &o->dns, content, sizeof(content),
 					e);
-			if (n < 0 || write_file_atomic(src, content, (size_t)n, 0644, e) < 0)
+			if (n < 0 || file_write_atomic(src, content, (size_t)n, 0644, e) < 0)
 				return error_prefix(e, "%s", dest);
 		}
 		if (mount_add(mounts, dest, "bind", src, opts, ro ? 2 : 1, e) < 0)

@@ -14,7 +14,9 @@
 
 #include <json-c/json.h>
 
+#include "core/json_file.h"
 #include "error.h"
+#include "network/dns.h"
 
 /* Annotations the guest reads. */
 #define OCI_ANN_CONTAINER_TYPE "io.kubernetes.cri.container-type"
@@ -24,7 +26,6 @@
 #define OCI_ANN_HOST_NETWORK "io.microsoft.virtualmachine.lcow.hostnetwork"
 
 #define OCI_ID_MAX 256
-#define OCI_MAX_DNS_SEARCH 6
 
 enum oci_kind {
 	OCI_STANDALONE,
@@ -44,17 +45,6 @@ struct oci_class {
 int oci_spec_classify(struct json_object *spec, const char *id, struct oci_class *out,
 		      struct error *e);
 
-/* The resolv.conf content of the container's network namespace (from its
- * NICs, collected by the networking code). */
-struct oci_dns {
-	const char *const *search; /* at most OCI_MAX_DNS_SEARCH */
-	size_t nsearch;
-	const char *const *servers;
-	size_t nservers;
-	const char *const *options;
-	size_t noptions;
-};
-
 struct oci_prepare_opts {
 	const char *id;
 	const char *bundle; /* OciBundlePath: hostname/hosts/resolv.conf go here */
@@ -70,7 +60,7 @@ struct oci_prepare_opts {
 	bool cgroup_per_pod;
 	/* Hostname used when the spec has none; NULL = gethostname(). */
 	const char *uvm_hostname;
-	struct oci_dns dns;
+	struct net_dns dns;
 };
 
 struct oci_prepared {
@@ -97,7 +87,7 @@ struct oci_prepared {
  * - annotations: shm size, core rlimit, host network;
  * - linux.cgroupsPath set; process.user.username resolved in the rootfs;
  * - process.cwd created inside the rootfs (best effort, as runc needs it).
- * Fills *out. The caller writes the result with oci_json_write(). */
+ * Fills *out. The caller writes the result with json_file_write(). */
 int oci_spec_prepare(struct json_object *spec, const struct oci_prepare_opts *o,
 		     struct oci_prepared *out, struct error *e);
 
@@ -111,18 +101,9 @@ int oci_process_prepare(struct json_object *process, struct json_object *contain
 /* The contents of /etc/hosts for `hostname` and of resolv.conf for `dns`
  * (exposed for tests); return the length or a negative errno. */
 int oci_hosts_content(const char *hostname, char *buf, size_t size, struct error *e);
-int oci_resolv_content(const struct oci_dns *dns, char *buf, size_t size, struct error *e);
+int oci_resolv_content(const struct net_dns *dns, char *buf, size_t size, struct error *e);
 
 /* hostname matches ^[a-zA-Z0-9_\-\.]{0,255}$ */
 bool oci_hostname_valid(const char *hostname);
-
-/* Serialises obj (plain, '/' not escaped) to path via a temporary file and
- * rename, so runc never reads half a file. */
-int oci_json_write(const char *path, struct json_object *obj, struct error *e);
-
-/* Parses a JSON document (ERR_BAD_JSON when it does not parse); the
- * document "null" gives *out == NULL. */
-int oci_json_read(const char *path, struct json_object **out, struct error *e);
-int oci_json_parse(const char *text, size_t len, struct json_object **out, struct error *e);
 
 #endif

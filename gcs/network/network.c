@@ -186,7 +186,7 @@ struct net_entry {
 
 struct net_ns {
 	char id[NET_ID_MAX];
-	char owner_cid[OCI_ID_MAX];
+	char owner_cid[NET_OWNER_MAX];
 	pid_t owner;
 	struct net_entry *nics;
 	struct net_ns *next;
@@ -386,7 +386,7 @@ static void split_into(const char *csv, char **pos, char *end, const char **list
 }
 
 void net_dns_of(const struct net_nic *nics, size_t n, struct net_dns_store *store,
-		struct oci_dns *dns)
+		struct net_dns *dns)
 {
 	char *pos = store->buf, *end = store->buf + sizeof(store->buf);
 	size_t ns = 0, nv = 0;

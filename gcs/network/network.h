@@ -27,9 +27,10 @@
 #include "core/op.h"
 #include "error.h"
 #include "gcs.pb-c.h"
-#include "containers/oci_spec.h"
+#include "network/dns.h"
 
 #define NET_ID_MAX 64
+#define NET_OWNER_MAX 256 /* a container id */
 #define NET_MAX_IPS 8
 #define NET_MAX_ROUTES 16
 #define NET_DNS_MAX 512
@@ -97,15 +98,15 @@ void net_ns_release(const char *cid);
 void net_ns_describe(struct printbuf *pb);
 
 /* resolv.conf content of a set of NICs: search domains (at most
- * OCI_MAX_DNS_SEARCH, duplicates dropped) and servers, pointing into
+ * NET_DNS_SEARCH_MAX, duplicates dropped) and servers, pointing into
  * `store`, which must live as long as *dns is used. */
 struct net_dns_store {
 	char buf[2 * NET_DNS_MAX * 4];
-	const char *search[OCI_MAX_DNS_SEARCH];
+	const char *search[NET_DNS_SEARCH_MAX];
 	const char *servers[16];
 };
 void net_dns_of(const struct net_nic *nics, size_t n, struct net_dns_store *store,
-		struct oci_dns *dns);
+		struct net_dns *dns);
 
 /* ---- config.c (blocking: jobs only) -------------------------------- */
 

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
-#include "containers/oci_spec.h"
+#include "core/json_file.h"
 
 /* runc has written the pid file and sent the pty before it exits, so this
  * only bounds a runc that exited 0 without connecting. */
@@ -137,7 +137,7 @@ int runc_exec(const struct runc_config *rc, const char *id, const char *bundle,
 	rc_op = call_dir_make(rc, &d, e);
 	if (rc_op < 0)
 		return rc_op;
-	rc_op = oci_json_write(d.process, process, e);
+	rc_op = json_file_write(d.process, process, e);
 	if (rc_op < 0)
 		goto out;
 	if (terminal && (listen_fd = runc_console_listen(d.socket, e)) < 0) {
@@ -184,7 +184,7 @@ static int run_capture(const struct runc_config *rc, const struct runc_argv *a,
 
 	*out = NULL;
 	if (rc_run == 0) {
-		rc_run = oci_json_parse(r.out, r.out_len, out, e);
+		rc_run = json_text_parse(r.out, r.out_len, out, e);
 		if (rc_run < 0)
 			error_prefix(e, "output of runc %s", a->argv[a->argc - 1]);
 	}

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "containers/oci_spec.h"
 #include "network/network.h"
 #include "network/netlink.h"
 #include "unit.h"
@@ -139,7 +140,7 @@ TEST(dns_merges_nics_drops_duplicates_and_caps_search)
 {
 	struct net_nic n[2];
 	struct net_dns_store st;
-	struct oci_dns dns;
+	struct net_dns dns;
 	char buf[1024];
 	struct error e;
 
@@ -150,7 +151,7 @@ TEST(dns_merges_nics_drops_duplicates_and_caps_search)
 	strcpy(n[1].dns_search, "b.example,c,d,e,f,g,h");
 	strcpy(n[1].dns_servers, "10.0.0.11");
 	net_dns_of(n, 2, &st, &dns);
-	CHECK_EQ(dns.nsearch, OCI_MAX_DNS_SEARCH);
+	CHECK_EQ(dns.nsearch, NET_DNS_SEARCH_MAX);
 	CHECK_STREQ(dns.search[0], "a.example");
 	CHECK_STREQ(dns.search[1], "b.example");
 	CHECK_STREQ(dns.search[5], "f");

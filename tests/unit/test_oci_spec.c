@@ -69,7 +69,7 @@ static struct json_object *parse(const char *text)
 	struct json_object *o;
 	struct error e;
 
-	if (oci_json_parse(text, strlen(text), &o, &e) < 0)
+	if (json_text_parse(text, strlen(text), &o, &e) < 0)
 		unit_fail(__FILE__, __LINE__, "%s", e.msg);
 	return o;
 }
@@ -318,7 +318,7 @@ TEST(hostname_and_dns_validation)
 	char buf[512];
 	const char *const many[] = {"a", "b", "c", "d", "e", "f", "g"};
 	const char *const bad[] = {"evil\nnameserver 6.6.6.6"};
-	struct oci_dns dns = {.search = many, .nsearch = 7};
+	struct net_dns dns = {.search = many, .nsearch = 7};
 	char longname[300];
 
 	CHECK(oci_hostname_valid(""));
@@ -336,10 +336,10 @@ TEST(hostname_and_dns_validation)
 	dns.nsearch = 6;
 	CHECK(oci_resolv_content(&dns, buf, sizeof(buf), &e) > 0);
 	CHECK_STREQ(buf, "search a b c d e f\n");
-	dns = (struct oci_dns){.servers = bad, .nservers = 1};
+	dns = (struct net_dns){.servers = bad, .nservers = 1};
 	CHECK(oci_resolv_content(&dns, buf, sizeof(buf), &e) < 0);
 	CHECK_EQ(e.kind, ERR_INVALID_ARG);
-	dns = (struct oci_dns){0};
+	dns = (struct net_dns){0};
 	CHECK_EQ(oci_resolv_content(&dns, buf, sizeof(buf), &e), 0);
 	CHECK_STREQ(buf, "");
 
@@ -414,14 +414,14 @@ TEST(config_json_keeps_every_other_value_byte_for_byte)
 	o = opts("c4", "b4");
 	CHECK_OK(prepare(s, &o, &p, &e));
 	path(f, sizeof(f), "b4/config.json");
-	CHECK_OK(oci_json_write(f, s, &e));
+	CHECK_OK(json_file_write(f, s, &e));
 	out = read_file(f);
 	for (size_t i = 0; i < ARRAY_SIZE(kept); i++)
 		if (!strstr(out, kept[i]))
 			unit_fail(__FILE__, __LINE__, "config.json lost %s:\n%s", kept[i], out);
 	CHECK(strstr(out, "\\/") == NULL);
 	/* And the file parses back to the same document. */
-	CHECK_OK(oci_json_read(f, &back, &e));
+	CHECK_OK(json_file_read(f, &back, &e));
 	CHECK(json_object_equal(back, s));
 	struct json_object *hard;
 	CHECK_EQ(json_pointer_get(back, "/process/rlimits/0/hard", &hard), 0);
@@ -786,13 +786,13 @@ TEST(json_parse_errors)
 	struct json_object *o;
 	struct error e;
 
-	CHECK(oci_json_parse("{\"a\":1} x", 9, &o, &e) < 0);
+	CHECK(json_text_parse("{\"a\":1} x", 9, &o, &e) < 0);
 	CHECK_EQ(e.kind, ERR_BAD_JSON);
-	CHECK(oci_json_parse("{\"a\":", 5, &o, &e) < 0);
+	CHECK(json_text_parse("{\"a\":", 5, &o, &e) < 0);
 	CHECK_EQ(e.kind, ERR_BAD_JSON);
-	CHECK_OK(oci_json_parse("null\n", 5, &o, &e));
+	CHECK_OK(json_text_parse("null\n", 5, &o, &e));
 	CHECK(o == NULL);
-	CHECK_OK(oci_json_parse(" [1] \n", 6, &o, &e));
+	CHECK_OK(json_text_parse(" [1] \n", 6, &o, &e));
 	CHECK(json_object_is_type(o, json_type_array));
 	json_object_put(o);
 }

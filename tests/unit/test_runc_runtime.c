@@ -158,7 +158,7 @@ static void make_spec(struct ctr *c, const char *name, const char *args_json, co
 		 "alice:x:1000:\nbob:x:1001:\n");
 	run("'%s' spec -b '%s'", runc_bin, c->bundle);
 	snprintf(path, sizeof(path), "%s/config.json", c->bundle);
-	CHECK_OK(oci_json_read(path, &c->spec, &e));
+	CHECK_OK(json_file_read(path, &c->spec, &e));
 	set_path(c->spec, "/process", "args", parse(args_json));
 	set_path(c->spec, "/process", "terminal", json_object_new_boolean(terminal));
 	set_path(c->spec, "/process", "rlimits",
@@ -187,7 +187,7 @@ static void prepare_write(struct ctr *c, const char *sandbox_root)
 	if (oci_spec_prepare(c->spec, &o, &c->prep, &e) < 0)
 		unit_fail(__FILE__, __LINE__, "prepare: %s", e.msg);
 	snprintf(path, sizeof(path), "%s/config.json", c->bundle);
-	CHECK_OK(oci_json_write(path, c->spec, &e));
+	CHECK_OK(json_file_write(path, c->spec, &e));
 }
 
 static void bundle(struct ctr *c, const char *name, const char *args_json, const char *user,
