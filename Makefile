@@ -124,6 +124,7 @@ format:
 
 lint:
 	@clang-format --dry-run --Werror $(C_SOURCES)
+	@python3 mk/lint_layers.py
 	@cppcheck --quiet --error-exitcode=1 --enable=warning,portability --inline-suppr \
 		--suppress=missingIncludeSystem -D__GNUC__ -I lib -I gcs $(filter %.c,$(C_SOURCES))
 	@echo "lint: clean"

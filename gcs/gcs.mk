@@ -19,6 +19,27 @@
 # gcs-testhooks is gcs plus gcs/testhooks.c (a test-only notification source,
 # see that file); it is built for the tests and never installed in the image.
 GCS_AREAS := core bridge handlers process containers runc storage network cgroups security
+
+# Who may include whom, one line per folder: the one source for `make lint`
+# (mk/lint_layers.py checks every #include against it), for the archives a
+# unit test links (the closure of what it names) and for the picture in
+# CONTRIBUTING.md. main.c and testhooks.c assemble the layers and may
+# include anything.
+GCS_USES_core :=
+GCS_USES_bridge := core
+GCS_USES_process := core
+GCS_USES_runc := core
+GCS_USES_storage := core
+GCS_USES_network := core
+GCS_USES_cgroups := core
+GCS_USES_security := core
+GCS_USES_containers := core process runc storage network cgroups
+GCS_USES_handlers := core bridge process containers runc storage network cgroups security
+GCS_USES_options := core
+
+# The folders `areas` need, themselves included (depth 4 covers the table).
+gcs_uses1 = $(sort $(1) $(foreach a,$(1),$(GCS_USES_$(a))))
+gcs_closure = $(call gcs_uses1,$(call gcs_uses1,$(call gcs_uses1,$(call gcs_uses1,$(1)))))
 GCS_MAIN_SRCS := gcs/main.c
 GCS_TEST_SRCS := gcs/testhooks.c
 GCS_OPTIONS_SRCS := gcs/options.c gcs/flags.c
@@ -40,7 +61,6 @@ $(call gcs_lib,options): $(call objs,$(GCS_OPTIONS_SRCS))
 
 GCS_LIBS := $(foreach a,$(GCS_AREAS) options,$(call gcs_lib,$(a)))
 GCS_HANDLER_OBJS := $(call objs,$(call gcs_area_srcs,handlers))
-COMPONENT_LIBS += $(GCS_LIBS)
 
 ifneq ($(wildcard gcs/main.c),)
 $(OUT)/gcs: $(call objs,$(GCS_MAIN_SRCS)) $(GCS_HANDLER_OBJS) $(GCS_LIBS) $(OUT)/libproto.a \
