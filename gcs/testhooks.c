@@ -1,5 +1,5 @@
 /* TEST BUILD ONLY: linked into gcs-testhooks, never into gcs (gcs/gcs.mk
- * keeps it out of libgcs.a and of the gcs binary).
+ * keeps it out of every archive and of the gcs binary).
  *
  * Container notifications are produced by container exits, which arrive with
  * a later issue. To test the notification path of the bridge now (queueing

@@ -7,8 +7,8 @@
  * guest state is kept, replies to requests of the old connection are
  * dropped, and container notifications wait in a queue until the next
  * successful NegotiateProtocol. */
-#ifndef GCS_BRIDGE_H
-#define GCS_BRIDGE_H
+#ifndef GCS_BRIDGE_BRIDGE_H
+#define GCS_BRIDGE_BRIDGE_H
 
 #include <stdbool.h>
 #include <stdint.h>

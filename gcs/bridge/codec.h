@@ -13,8 +13,8 @@
  *
  * Encoding follows proto3's JSON mapping (zero values omitted, i.e. Go's
  * omitempty) except for the fields codec_wire.c lists as always emitted. */
-#ifndef GCS_CODEC_H
-#define GCS_CODEC_H
+#ifndef GCS_BRIDGE_CODEC_H
+#define GCS_BRIDGE_CODEC_H
 
 #include <stddef.h>
 

@@ -1,7 +1,7 @@
 /* The wire's special cases, consulted by the generic codec (codec.c) only.
  * The tables and their reasons are in codec_wire.c. */
-#ifndef GCS_CODEC_WIRE_H
-#define GCS_CODEC_WIRE_H
+#ifndef GCS_BRIDGE_CODEC_WIRE_H
+#define GCS_BRIDGE_CODEC_WIRE_H
 
 #include <stdbool.h>
 

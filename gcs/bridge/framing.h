@@ -4,8 +4,8 @@
  * frame_reader turns an arbitrary split of the byte stream (one byte at a
  * time, or several messages in one read) into whole messages. It is pure:
  * no I/O, no logging, so it can be tested and fuzzed on its own. */
-#ifndef GCS_FRAMING_H
-#define GCS_FRAMING_H
+#ifndef GCS_BRIDGE_FRAMING_H
+#define GCS_BRIDGE_FRAMING_H
 
 #include <stddef.h>
 #include <stdint.h>

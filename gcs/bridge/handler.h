@@ -40,8 +40,8 @@
  *
  * Registration happens in constructors, so the gcs binary links every gcs
  * object file (gcs/gcs.mk), not an archive. */
-#ifndef GCS_HANDLER_H
-#define GCS_HANDLER_H
+#ifndef GCS_BRIDGE_HANDLER_H
+#define GCS_BRIDGE_HANDLER_H
 
 #include <stddef.h>
 #include <stdint.h>

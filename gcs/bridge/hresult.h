@@ -1,7 +1,7 @@
 /* HRESULTs of the bridge (bridge-protocol.md §2.7). Only the bridge turns an
  * error kind (lib/error.h) into one of these. */
-#ifndef GCS_HRESULT_H
-#define GCS_HRESULT_H
+#ifndef GCS_BRIDGE_HRESULT_H
+#define GCS_BRIDGE_HRESULT_H
 
 #include <stdint.h>
 

@@ -1,8 +1,8 @@
 /* Building guest -> host messages: header + JSON body in one buffer, never
  * larger than WIRE_MAX_GUEST_MESSAGE (the host kills the bridge on anything
  * bigger). Pure functions: no I/O, no bridge state. */
-#ifndef GCS_REPLY_H
-#define GCS_REPLY_H
+#ifndef GCS_BRIDGE_REPLY_H
+#define GCS_BRIDGE_REPLY_H
 
 #include <stddef.h>
 #include <stdint.h>

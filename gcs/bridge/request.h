@@ -13,8 +13,8 @@
  * the reply is dropped (a reply on a new connection would carry an ID the host
  * does not know, which kills the bridge): handlers need not care.
  * All of this runs on the loop thread only. */
-#ifndef GCS_REQUEST_H
-#define GCS_REQUEST_H
+#ifndef GCS_BRIDGE_REQUEST_H
+#define GCS_BRIDGE_REQUEST_H
 
 #include <stdbool.h>
 #include <stdint.h>

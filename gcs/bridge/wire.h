@@ -1,7 +1,7 @@
 /* Constants and small helpers of the bridge wire format
  * (bridge-protocol.md §2): message identifiers, limits, GUIDs. */
-#ifndef GCS_WIRE_H
-#define GCS_WIRE_H
+#ifndef GCS_BRIDGE_WIRE_H
+#define GCS_BRIDGE_WIRE_H
 
 #include <stdbool.h>
 #include <stddef.h>

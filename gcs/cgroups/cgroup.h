@@ -6,8 +6,8 @@
  * cgroups to a private subtree; in the UVM the prefix is "". Paths named
  * "cgroup path" below are absolute within the hierarchy, as in
  * linux.cgroupsPath ("/pods/c1", prefix included). Thread-safe. */
-#ifndef GCS_CGROUP_H
-#define GCS_CGROUP_H
+#ifndef GCS_CGROUPS_CGROUP_H
+#define GCS_CGROUPS_CGROUP_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -5,8 +5,8 @@
  * path compares oom_kill_count() before and after the init's exit (read it
  * before `runc delete` removes the cgroup) to say why the container died;
  * oom_watch gives a pollable fd for logging OOM events as they happen. */
-#ifndef GCS_OOM_H
-#define GCS_OOM_H
+#ifndef GCS_CGROUPS_OOM_H
+#define GCS_CGROUPS_OOM_H
 
 #include <stdint.h>
 

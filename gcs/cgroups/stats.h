@@ -7,8 +7,8 @@
  * blkio.throttle.io_service_bytes_recursive / io_serviced_recursive, v2 from
  * io.stat (Read/Write/Discard per device). The object stays far below the
  * 64 KiB message limit: lists are capped (STATS_MAX_*). Thread-safe. */
-#ifndef GCS_STATS_H
-#define GCS_STATS_H
+#ifndef GCS_CGROUPS_STATS_H
+#define GCS_CGROUPS_STATS_H
 
 #include <json-c/json.h>
 

@@ -1,8 +1,8 @@
 /* Shared by stats*.c only: building the Metrics object with Go's omitempty
  * semantics, and remembering an allocation failure instead of checking every
  * call. */
-#ifndef GCS_STATS_BUILD_H
-#define GCS_STATS_BUILD_H
+#ifndef GCS_CGROUPS_STATS_INTERNAL_H
+#define GCS_CGROUPS_STATS_INTERNAL_H
 
 #include <stdbool.h>
 #include <stdint.h>

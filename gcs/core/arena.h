@@ -2,8 +2,8 @@
  * strings, json-c trees) is released at once by arena_free(), so handlers
  * never free pieces of a request. Data a handler keeps beyond the request
  * must be copied (or json_object_get() for trees). Not thread-safe. */
-#ifndef GCS_ARENA_H
-#define GCS_ARENA_H
+#ifndef GCS_CORE_ARENA_H
+#define GCS_CORE_ARENA_H
 
 #include <stddef.h>
 

@@ -1,7 +1,7 @@
 /* Standard base64 (RFC 4648 §4, with padding), as the host encodes security
  * policies and UVM references (Go's base64.StdEncoding). */
-#ifndef GCS_BASE64_H
-#define GCS_BASE64_H
+#ifndef GCS_CORE_BASE64_H
+#define GCS_CORE_BASE64_H
 
 #include <stddef.h>
 

@@ -1,8 +1,8 @@
 /* What every process the gcs forks needs between fork and exec, shared by
- * the UVM-process spawner (process_spawn.c) and the runc launcher
- * (runc_run.c). All of it is async-signal-safe. */
-#ifndef GCS_CHILD_EXEC_H
-#define GCS_CHILD_EXEC_H
+ * the UVM-process spawner (process/spawn.c) and the runc launcher
+ * (runc/run.c). All of it is async-signal-safe. */
+#ifndef GCS_CORE_CHILD_EXEC_H
+#define GCS_CORE_CHILD_EXEC_H
 
 /* Every signal disposition back to the default and an empty signal mask:
  * the gcs ignores SIGPIPE and blocks the signals its loop reads, and ignored

@@ -5,8 +5,8 @@
  *
  * Blocking (a vsock connect waits for the host's accept): call it from a
  * worker job (loop_job), not from the loop thread. */
-#ifndef GCS_DIAL_H
-#define GCS_DIAL_H
+#ifndef GCS_CORE_DIAL_H
+#define GCS_CORE_DIAL_H
 
 #include <stdint.h>
 

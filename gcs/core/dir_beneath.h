@@ -5,8 +5,8 @@
  * create or open anything outside. Every component is opened with
  * O_NOFOLLOW from its parent's fd, so such a link ends the walk with an
  * error instead of being followed. */
-#ifndef GCS_DIR_BENEATH_H
-#define GCS_DIR_BENEATH_H
+#ifndef GCS_CORE_DIR_BENEATH_H
+#define GCS_CORE_DIR_BENEATH_H
 
 #include <stdbool.h>
 #include <sys/types.h>

@@ -4,8 +4,8 @@
  * "msg": text, other keys: fields}; in text format logrus-style key=value.
  * Nothing else may ever be written to that stream (gcs/core/crash.c turns fatal
  * signals into a last JSON line). Thread-safe: one line is written whole. */
-#ifndef GCS_LOG_H
-#define GCS_LOG_H
+#ifndef GCS_CORE_LOG_H
+#define GCS_CORE_LOG_H
 
 #include <stdbool.h>
 #include <stddef.h>

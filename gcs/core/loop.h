@@ -29,8 +29,8 @@
  * Pids learnt later (runc's --pid-file) may have exited already: the status
  * is kept (for LOOP_EXIT_KEEP_MS, at most LOOP_EXIT_KEEP_MAX of them) and
  * loop_child_watch() delivers it on the next iteration. */
-#ifndef GCS_LOOP_H
-#define GCS_LOOP_H
+#ifndef GCS_CORE_LOOP_H
+#define GCS_CORE_LOOP_H
 
 #include <stdbool.h>
 #include <stdint.h>

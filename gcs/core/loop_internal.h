@@ -1,6 +1,6 @@
 /* State shared by loop.c, loop_child.c and loop_job.c only. */
-#ifndef GCS_LOOP_INTERNAL_H
-#define GCS_LOOP_INTERNAL_H
+#ifndef GCS_CORE_LOOP_INTERNAL_H
+#define GCS_CORE_LOOP_INTERNAL_H
 
 #include <pthread.h>
 #include <signal.h>

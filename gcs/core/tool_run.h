@@ -6,8 +6,8 @@
  *
  * The child is forked from the calling thread, so it starts in that
  * thread's namespaces (a network namespace entered with setns, say). */
-#ifndef GCS_TOOL_RUN_H
-#define GCS_TOOL_RUN_H
+#ifndef GCS_CORE_TOOL_RUN_H
+#define GCS_CORE_TOOL_RUN_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,8 +1,8 @@
 /* Pieces of a GetProperties reply (spec §3.9) that the UVM's handler
  * (gcs/handlers/uvm.c) and the containers' (gcs/containers/properties.c) build the
  * same way. */
-#ifndef GCS_PROPS_H
-#define GCS_PROPS_H
+#ifndef GCS_HANDLERS_PROPS_H
+#define GCS_HANDLERS_PROPS_H
 
 #include <stdbool.h>
 #include <stddef.h>

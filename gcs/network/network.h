@@ -14,8 +14,8 @@
  *
  * The table is loop-thread only; lookups in sysfs and netlink block and run
  * in jobs, on copies of the NICs. */
-#ifndef GCS_NETWORK_H
-#define GCS_NETWORK_H
+#ifndef GCS_NETWORK_NETWORK_H
+#define GCS_NETWORK_NETWORK_H
 
 #include <json-c/printbuf.h>
 #include <net/if.h>

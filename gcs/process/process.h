@@ -2,8 +2,8 @@
  * console, and fork/exec with a clean signal state, its own session and the
  * given stdio. Used for the processes the host runs in the utility VM
  * (gcs/process/uvm.h); nothing here knows about the bridge. */
-#ifndef GCS_PROCESS_H
-#define GCS_PROCESS_H
+#ifndef GCS_PROCESS_PROCESS_H
+#define GCS_PROCESS_PROCESS_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -43,8 +43,8 @@
  *     ...
  *     relay_cancel(p->in);   // process exited: stop feeding its stdin
  */
-#ifndef GCS_RELAY_H
-#define GCS_RELAY_H
+#ifndef GCS_PROCESS_RELAY_H
+#define GCS_PROCESS_RELAY_H
 
 #include <stdint.h>
 

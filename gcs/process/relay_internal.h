@@ -1,7 +1,7 @@
 /* State shared by relay.c (the loop side: watches, ending, lingering) and
  * relay_io.c (moving bytes). */
-#ifndef GCS_RELAY_INTERNAL_H
-#define GCS_RELAY_INTERNAL_H
+#ifndef GCS_PROCESS_RELAY_INTERNAL_H
+#define GCS_PROCESS_RELAY_INTERNAL_H
 
 #include <stdbool.h>
 #include <stddef.h>

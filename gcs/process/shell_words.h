@@ -1,8 +1,8 @@
 /* Splits an ExecuteProcess CommandLine into argv by POSIX shell-word rules
  * (quotes and backslashes; no expansion, no operators), as hosts that send a
  * CommandLine instead of CommandArgs expect. */
-#ifndef GCS_SHELL_WORDS_H
-#define GCS_SHELL_WORDS_H
+#ifndef GCS_PROCESS_SHELL_WORDS_H
+#define GCS_PROCESS_SHELL_WORDS_H
 
 #include "error.h"
 

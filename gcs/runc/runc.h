@@ -6,8 +6,8 @@
  * thread-safe: nothing is shared between calls but the read-only config.
  * Nothing here waits with waitpid(-1): runc children are waited for through
  * runc_config.wait_child, which the GCS points at its reaper. */
-#ifndef GCS_RUNC_H
-#define GCS_RUNC_H
+#ifndef GCS_RUNC_RUNC_H
+#define GCS_RUNC_RUNC_H
 
 #include <limits.h>
 #include <stdbool.h>

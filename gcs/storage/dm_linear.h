@@ -1,8 +1,8 @@
 /* Device-mapper through its ioctls (no dmsetup, no libdevmapper): the
  * read-only linear devices that expose one layer of a multi-mapped VPMem
  * device (spec §5.2). */
-#ifndef GCS_DM_LINEAR_H
-#define GCS_DM_LINEAR_H
+#ifndef GCS_STORAGE_DM_LINEAR_H
+#define GCS_STORAGE_DM_LINEAR_H
 
 #include <stdbool.h>
 #include <stddef.h>

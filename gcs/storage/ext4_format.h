@@ -1,6 +1,6 @@
 /* In-process ext4 formatting with libext2fs: the image carries no mkfs. */
-#ifndef GCS_EXT4_FORMAT_H
-#define GCS_EXT4_FORMAT_H
+#ifndef GCS_STORAGE_EXT4_FORMAT_H
+#define GCS_STORAGE_EXT4_FORMAT_H
 
 #include "error.h"
 

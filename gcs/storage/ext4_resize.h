@@ -1,7 +1,7 @@
 /* Online growth of a mounted ext4 filesystem to the size of its device
  * (the host grew the VHD since the filesystem was made). */
-#ifndef GCS_EXT4_RESIZE_H
-#define GCS_EXT4_RESIZE_H
+#ifndef GCS_STORAGE_EXT4_RESIZE_H
+#define GCS_STORAGE_EXT4_RESIZE_H
 
 #include <stdint.h>
 

@@ -4,8 +4,8 @@
  * below one of the configured roots, and reach no existing symlink below that
  * root (the roots themselves are configuration and trusted). Directories
  * below the root are then created without following symlinks either. */
-#ifndef GCS_GUEST_PATH_H
-#define GCS_GUEST_PATH_H
+#ifndef GCS_STORAGE_GUEST_PATH_H
+#define GCS_STORAGE_GUEST_PATH_H
 
 #include <limits.h>
 #include <stdbool.h>

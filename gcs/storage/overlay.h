@@ -1,6 +1,6 @@
 /* Container root filesystems from layers (spec §3.10.5, §5.4). */
-#ifndef GCS_OVERLAY_H
-#define GCS_OVERLAY_H
+#ifndef GCS_STORAGE_OVERLAY_H
+#define GCS_STORAGE_OVERLAY_H
 
 #include <stddef.h>
 

@@ -1,6 +1,6 @@
 /* Plan 9 shares over the host transport (spec §3.10.3, §5.3). */
-#ifndef GCS_PLAN9_H
-#define GCS_PLAN9_H
+#ifndef GCS_STORAGE_PLAN9_H
+#define GCS_STORAGE_PLAN9_H
 
 #include <stdbool.h>
 #include <stddef.h>

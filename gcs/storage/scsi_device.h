@@ -1,6 +1,6 @@
 /* SCSI controller index + LUN -> block device, through sysfs (spec §5.1). */
-#ifndef GCS_SCSI_H
-#define GCS_SCSI_H
+#ifndef GCS_STORAGE_SCSI_DEVICE_H
+#define GCS_STORAGE_SCSI_DEVICE_H
 
 #include <stddef.h>
 #include <stdint.h>

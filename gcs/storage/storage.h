@@ -10,8 +10,8 @@
  * with e filled (kind ERR_INVALID_ARG for a refused value, ERR_NOT_IMPLEMENTED
  * for an unsupported feature, ERR_FAIL otherwise). Remove calls tolerate
  * what is already gone. */
-#ifndef GCS_STORAGE_H
-#define GCS_STORAGE_H
+#ifndef GCS_STORAGE_STORAGE_H
+#define GCS_STORAGE_STORAGE_H
 
 #include <json-c/printbuf.h>
 #include <stdbool.h>

@@ -1,6 +1,6 @@
 /* VPMem layer devices (spec §5.2). */
-#ifndef GCS_VPMEM_H
-#define GCS_VPMEM_H
+#ifndef GCS_STORAGE_VPMEM_H
+#define GCS_STORAGE_VPMEM_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -266,7 +266,7 @@ class OffVmEnv(Env):
         self.images = {}
         self.veths = []
         self.sysfs_nics = []
-        # The guest's own roots (gcs/storage/config.c, container_runtime.c)
+        # The guest's own roots (gcs/storage/config.c, gcs/containers/runtime.c)
         # moved below run/: no more lenient off-VM than in the VM.
         under = lambda *names: ":".join(os.path.join(self.rig.run, n) for n in names)  # noqa
         self.cenv = ContainerEnv(gcs_binary, extra_env={
