@@ -32,6 +32,7 @@ UNIT_GCS_test_storage_request := storage
 UNIT_GCS_test_storage_scsi := storage
 UNIT_GCS_test_storage_vpmem := storage
 UNIT_GCS_test_tool_run := core
+UNIT_GCS_test_uvm_process := process
 UNIT_GCS_test_user_lookup := containers
 
 unit_libs = $(foreach a,$(call gcs_closure,$(UNIT_GCS_$(1))),$(call gcs_lib,$(a))) \
