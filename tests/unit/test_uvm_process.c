@@ -55,13 +55,21 @@ static bool on_complete(void *data, pid_t pid, uint32_t code)
 	return h->deliver;
 }
 
-static void gcs_init(struct gcs *g)
+/* A gcs with just a loop; h (or NULL) hears of complete processes. */
+static void gcs_init(struct gcs *g, struct heard *h)
 {
 	struct error err;
 
 	memset(g, 0, sizeof(*g));
 	if (loop_new(&g->loop, &err) < 0)
 		unit_fail(__FILE__, __LINE__, "loop_new: %s", err.msg);
+	uvm_process_set_listener(h ? on_complete : NULL, h);
+}
+
+static void gcs_fini(struct gcs *g)
+{
+	uvm_process_set_listener(NULL, NULL);
+	loop_free(g->loop);
 }
 
 /* Runs the loop until *flag or ~10 s. */
@@ -97,8 +105,7 @@ TEST(a_started_process_reports_its_exit_code_to_the_listener)
 	uint32_t code = 0;
 	bool complete = false;
 
-	gcs_init(&g);
-	uvm_process_set_listener(on_complete, &h);
+	gcs_init(&g, &h);
 	start(&g, argv, 3, &s);
 	CHECK_EQ(s.rc, 0);
 	CHECK(s.pid > 0);
@@ -111,8 +118,7 @@ TEST(a_started_process_reports_its_exit_code_to_the_listener)
 	CHECK_EQ(code, 3);
 	uvm_process_collected(s.pid);
 	CHECK_EQ(uvm_process_exit_status(s.pid, &complete, &code), -ESRCH);
-	uvm_process_set_listener(NULL, NULL);
-	loop_free(g.loop);
+	gcs_fini(&g);
 }
 
 TEST(a_delivered_exit_code_forgets_the_process)
@@ -124,15 +130,13 @@ TEST(a_delivered_exit_code_forgets_the_process)
 	uint32_t code;
 	bool complete;
 
-	gcs_init(&g);
-	uvm_process_set_listener(on_complete, &h);
+	gcs_init(&g, &h);
 	start(&g, argv, 3, &s);
 	CHECK_EQ(s.rc, 0);
 	run_until(g.loop, &h.n);
 	CHECK_EQ(h.code, 0xFFFFFFFFu); /* a signal death, as the reference reports */
 	CHECK_EQ(uvm_process_exit_status(s.pid, &complete, &code), -ESRCH);
-	uvm_process_set_listener(NULL, NULL);
-	loop_free(g.loop);
+	gcs_fini(&g);
 }
 
 TEST(a_running_process_can_be_signalled_and_unknown_pids_cannot)
@@ -145,8 +149,7 @@ TEST(a_running_process_can_be_signalled_and_unknown_pids_cannot)
 	uint32_t code;
 	bool complete;
 
-	gcs_init(&g);
-	uvm_process_set_listener(on_complete, &h);
+	gcs_init(&g, &h);
 	start(&g, argv, 3, &s);
 	CHECK_OK(uvm_process_exit_status(s.pid, &complete, &code));
 	CHECK(!complete);
@@ -156,8 +159,7 @@ TEST(a_running_process_can_be_signalled_and_unknown_pids_cannot)
 	CHECK_OK(uvm_process_signal(s.pid, SIGKILL, &err));
 	run_until(g.loop, &h.n);
 	CHECK_EQ(h.pid, s.pid);
-	uvm_process_set_listener(NULL, NULL);
-	loop_free(g.loop);
+	gcs_fini(&g);
 }
 
 TEST(a_missing_executable_fails_the_operation)
@@ -166,11 +168,11 @@ TEST(a_missing_executable_fails_the_operation)
 	struct started s = {.wanted = true};
 	struct gcs g;
 
-	gcs_init(&g);
+	gcs_init(&g, NULL);
 	start(&g, argv, 1, &s);
 	CHECK(s.rc < 0);
 	CHECK(strstr(s.msg, "lcow-no-such-program") != NULL);
-	loop_free(g.loop);
+	gcs_fini(&g);
 }
 
 TEST(a_result_nobody_wants_kills_the_process)
@@ -182,8 +184,7 @@ TEST(a_result_nobody_wants_kills_the_process)
 	uint32_t code;
 	bool complete;
 
-	gcs_init(&g);
-	uvm_process_set_listener(on_complete, &h);
+	gcs_init(&g, &h);
 	start(&g, argv, 3, &s);
 	CHECK_EQ(s.rc, -ECANCELED);
 	CHECK_EQ(s.pid, 0);
@@ -192,6 +193,5 @@ TEST(a_result_nobody_wants_kills_the_process)
 		loop_run_once(g.loop, 10);
 	CHECK_EQ(h.n, 0);
 	CHECK_EQ(uvm_process_exit_status(s.pid, &complete, &code), -ESRCH);
-	uvm_process_set_listener(NULL, NULL);
-	loop_free(g.loop);
+	gcs_fini(&g);
 }
