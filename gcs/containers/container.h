@@ -32,13 +32,13 @@
 #include <json-c/json.h>
 #include <json-c/printbuf.h>
 
-#include "bridge/request.h" /* until the requests below become operations */
 #include "cgroups/cgroup.h"
 #include "error.h"
 #include "gcs.h"
 #include "gcs.pb-c.h"
 #include "containers/oci_spec.h"
 #include "cgroups/oom.h"
+#include "core/op.h"
 #include "runc/runc.h"
 
 struct relay;
@@ -245,6 +245,9 @@ uint32_t cproc_exit_code(const struct cproc *p);
  * the init stays queryable while the container exists and its notification
  * may now go out. */
 void cproc_collected(struct cproc *p);
+/* Whether pid of c is complete and its exit code (cproc_exit_code);
+ * -ESRCH when it is no process of c. */
+int cproc_exit_status(struct container *c, pid_t pid, bool *complete, uint32_t *exitcode);
 
 /* ---- the init's exit and the notification (container_exit.c) ----------------- */
 
@@ -258,16 +261,54 @@ void container_maybe_notify(struct container *c);
 void container_oom_watch_start(struct container *c);
 void container_oom_watch_stop(struct container *c);
 
-/* ---- requests (container_create.c, container_start.c, container_delete.c,
- *      container_props.c) ---------------------------------------------------- */
+/* ---- operations (create.c, start.c, delete.c, properties.c) ----------------- */
 
-int container_create(struct request *req, struct error *err);
-int container_execute(struct request *req, struct error *err);
-int container_shutdown(struct request *req, int sig, struct error *err);
-int container_delete(struct request *req, struct error *err);
-int container_properties(struct request *req, struct error *err);
-int container_update_constraints(struct request *req, struct json_object *linux_resources,
-				 struct error *err);
-int container_pod_memory_limit(struct request *req, struct error *err);
+/* Each finishes through done (gcs/core/op.h) with the result named, or
+ * returns a negative errno (err set) and never calls it. Error messages
+ * name the request they serve ("Create <id>: ...") for the host's log. */
+
+/* Create (spec §3.2): cfg is ContainerConfig, spec its OciSpecification
+ * (NULL or not an object: ERR_INVALID_ARG). No result. */
+int container_create(struct gcs *g, const char *id, const char *activity_id,
+		     const Gcs__VMHostedContainerSettingsV2 *cfg, struct json_object *spec,
+		     const struct op_done *done, struct error *err);
+/* ExecuteProcess on a container (§3.4 cases 2 and 3): oci_process NULL
+ * starts the init, else runc exec. Result: const pid_t *. */
+int container_execute(struct gcs *g, const char *id, const Gcs__ExecuteProcessSettings *s,
+		      struct json_object *oci_process, const struct op_done *done,
+		      struct error *err);
+/* ShutdownGraceful (SIGTERM) / ShutdownForced (SIGKILL) of the init
+ * through runc kill (§3.8). No result. */
+int container_shutdown(struct gcs *g, const char *id, int sig, const struct op_done *done,
+		       struct error *err);
+/* DeleteContainerState (§3.12). No result. */
+int container_delete(struct gcs *g, const char *id, const struct op_done *done, struct error *err);
+
+/* GetProperties (§3.9). Result: const struct container_props *, valid
+ * during the call; with neither wanted it is empty at once. */
+struct container_props {
+	bool has_pids;	      /* ProcessList was wanted */
+	const uint32_t *pids; /* runc's and the tracked exec'd ones, capped */
+	size_t n_pids;
+	struct json_object *metrics; /* Statistics, NULL when not wanted */
+};
+int container_properties(struct gcs *g, const char *id, bool want_pids, bool want_stats,
+			 const struct op_done *done, struct error *err);
+/* ContainerConstraints (§3.10.8): runc update with linux_resources (NULL:
+ * nothing to change, done at once). No result. */
+int container_update_constraints(struct gcs *g, const char *id, struct json_object *linux_resources,
+				 const struct op_done *done, struct error *err);
+/* PodCgroupMemoryLimit (§3.10.9): every pod parent gets the UVM's memory
+ * again. No result. */
+int container_pod_memory_limit(struct gcs *g, const struct op_done *done, struct error *err);
+
+/* SignalProcess on a process of container c (§3.6): kill(2) directly;
+ * SIGTERM / SIGKILL to the init decide the exit type the notification
+ * reports. -ESRCH (no message) when pid is not a live process of c. */
+int container_signal_process(struct container *c, pid_t pid, int sig, struct error *err);
+/* ResizeConsole on a process of c (§3.7). -ESRCH (no message) when pid is
+ * not a process of c. */
+int container_resize_console(struct container *c, pid_t pid, uint32_t rows, uint32_t cols,
+			     struct error *err);
 
 #endif

@@ -22,14 +22,13 @@
 #include <unistd.h>
 
 #include "cleanup.h"
-#include "bridge/codec.h"
 #include "core/log.h"
 #include "core/loop.h"
 #include "network/network.h"
 
 struct create_job {
 	struct container *c;
-	struct request *req; /* NULL once the gcs cancelled it */
+	struct op_done done;
 	struct json_object *spec;
 	char id[OCI_ID_MAX];
 	char bundle_in[PATH_MAX], scratch_in[PATH_MAX];
@@ -199,17 +198,9 @@ static int adopt(struct create_job *j, struct error *err)
 	return 0;
 }
 
-static void create_cancel(struct request *req, void *data)
-{
-	struct create_job *j = data;
-
-	j->req = NULL;
-}
-
 static void finish(struct create_job *j)
 {
-	if (j->req)
-		request_fail(j->req, &j->failure);
+	op_finish(&j->done, j->failure.errnum ? -j->failure.errnum : -EIO, &j->failure, NULL);
 	create_job_free(j);
 }
 
@@ -231,11 +222,8 @@ static void fail_after_runc(struct loop *l, struct create_job *j)
 {
 	struct error err;
 
-	if (loop_job(l, undo_run, undo_done, j, &err) == 0) {
-		if (j->req)
-			request_on_cancel(j->req, create_cancel, j);
+	if (loop_job(l, undo_run, undo_done, j, &err) == 0)
 		return;
-	}
 	log_fields(LOG_WARN, LOG_FIELDS(LOG_STR("cid", j->id)),
 		   "a failed create's container stays in runc: %s", err.msg);
 	finish(j);
@@ -271,16 +259,12 @@ static int claim_network(struct loop *l, struct create_job *j, struct error *err
 
 static void create_done(struct loop *l, int rc, const struct error *jerr, void *data)
 {
-	Gcs__ContainerCreateResponse resp = GCS__CONTAINER_CREATE_RESPONSE__INIT;
 	struct create_job *j = data;
 	struct container *c = j->c;
-	struct request *req = j->req;
 	struct error err;
 
 	error_copy(&err, jerr);
-	if (req)
-		request_on_cancel(req, NULL, NULL);
-	if (rc == 0 && !req)
+	if (rc == 0 && !op_wanted(&j->done))
 		rc = error_set(&err, ERR_FAIL, ECANCELED, "the gcs is shutting down");
 	if (rc == 0)
 		rc = adopt(j, &err);
@@ -304,7 +288,7 @@ static void create_done(struct loop *l, int rc, const struct error *jerr, void *
 			      LOG_BOOL("terminal", c->prep.terminal),
 			      LOG_UINT("ms", loop_now_ms() - c->created_ms)),
 		   "container created");
-	request_reply(req, &resp.base);
+	op_finish(&j->done, 0, NULL, NULL);
 	container_put(c);
 	create_job_free(j);
 }
@@ -368,11 +352,10 @@ static int take_network(struct create_job *j, struct json_object *spec, struct e
 	return 0;
 }
 
-int container_create(struct request *req, struct error *err)
+int container_create(struct gcs *g, const char *id, const char *activity_id,
+		     const Gcs__VMHostedContainerSettingsV2 *cfg, struct json_object *spec,
+		     const struct op_done *done, struct error *err)
 {
-	const Gcs__ContainerCreate *m = (const void *)req->msg;
-	const Gcs__VMHostedContainerSettingsV2 *cfg = m->containerconfig;
-	struct json_object *spec;
 	struct create_job *j;
 	int rc;
 
@@ -383,14 +366,12 @@ int container_create(struct request *req, struct error *err)
 		return rc;
 	rc = container_runtime_check(err);
 	if (rc < 0)
-		return error_prefix(err, "Create %s", req->container_id);
-	spec = codec_json_tree(cfg->ocispecification);
+		return error_prefix(err, "Create %s", id);
 	if (!spec || !json_object_is_type(spec, json_type_object))
 		return error_set(err, ERR_INVALID_ARG, EINVAL, "Create %s: no OciSpecification",
-				 req->container_id);
+				 id);
 	if (!cfg->ocibundlepath[0])
-		return error_set(err, ERR_INVALID_ARG, EINVAL, "Create %s: no OciBundlePath",
-				 req->container_id);
+		return error_set(err, ERR_INVALID_ARG, EINVAL, "Create %s: no OciBundlePath", id);
 	j = calloc(1, sizeof(*j));
 	if (!j)
 		return error_set(err, ERR_FAIL, ENOMEM, "out of memory");
@@ -398,15 +379,15 @@ int container_create(struct request *req, struct error *err)
 	j->proc.pty_master = -1;
 	j->oomw.fd = j->oomw.events_fd = -1;
 	j->spec = json_object_get(spec);
-	snprintf(j->id, sizeof(j->id), "%s", req->container_id);
+	snprintf(j->id, sizeof(j->id), "%s", id);
 	snprintf(j->bundle_in, sizeof(j->bundle_in), "%s", cfg->ocibundlepath);
 	snprintf(j->scratch_in, sizeof(j->scratch_in), "%s", cfg->scratchdirpath);
 	/* The id first: a duplicate is 0xC037010F whatever else is wrong. */
-	rc = container_add(req->gcs, req->container_id, req->activity_id, &j->c, err);
+	rc = container_add(g, id, activity_id, &j->c, err);
 	if (rc < 0)
 		goto fail;
 	container_ref(j->c);
-	rc = oci_spec_classify(spec, req->container_id, &j->cls, err);
+	rc = oci_spec_classify(spec, id, &j->cls, err);
 	if (rc == 0)
 		rc = take_network(j, spec, err);
 	if (rc < 0) {
@@ -416,16 +397,15 @@ int container_create(struct request *req, struct error *err)
 	}
 	find_sandbox(j);
 	j->parent = container_choose_parent(spec, j->bundle_in);
-	j->req = req;
-	rc = loop_job(req->gcs->loop, create_run, create_done, j, err);
+	j->done = *done;
+	rc = loop_job(g->loop, create_run, create_done, j, err);
 	if (rc < 0) {
 		container_forget(j->c);
 		container_put(j->c);
 		goto fail;
 	}
-	request_on_cancel(req, create_cancel, j);
-	return REQUEST_PENDING;
+	return 0;
 fail:
 	create_job_free(j);
-	return error_prefix(err, "Create %s", req->container_id);
+	return error_prefix(err, "Create %s", id);
 }

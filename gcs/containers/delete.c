@@ -30,16 +30,10 @@
 
 struct kill_job {
 	struct container *c;
-	struct request *req; /* NULL once the gcs cancelled it */
+	struct op_done done;
 	char id[OCI_ID_MAX];
 	int sig;
 };
-
-/* data: the job's req member, so that its done() knows not to answer. */
-static void job_cancel(struct request *req, void *data)
-{
-	*(struct request **)data = NULL;
-}
 
 /* ---- Shutdown --------------------------------------------------------------- */
 
@@ -57,60 +51,52 @@ static void kill_done(struct loop *l, int rc, const struct error *jerr, void *da
 	struct error err;
 
 	error_copy(&err, jerr);
-	if (j->req)
-		request_on_cancel(j->req, NULL, NULL);
 	c->kills_in_flight--;
 	if (rc == 0 && c->in_table)
 		c->exit_type = j->sig == SIGTERM ? CONTAINER_EXIT_GRACEFUL : CONTAINER_EXIT_FORCED;
-	if (j->req) {
-		if (rc < 0) {
-			error_prefix(&err, "%s %s",
-				     j->sig == SIGTERM ? "ShutdownGraceful" : "ShutdownForced",
-				     c->id);
-			request_fail(j->req, &err);
-		} else {
-			request_reply(j->req, NULL);
-		}
-	}
+	if (rc < 0)
+		error_prefix(&err, "%s %s",
+			     j->sig == SIGTERM ? "ShutdownGraceful" : "ShutdownForced", c->id);
+	op_finish(&j->done, rc, &err, NULL);
 	container_maybe_notify(c);
 	container_put(c);
 	free(j);
 }
 
-int container_shutdown(struct request *req, int sig, struct error *err)
+int container_shutdown(struct gcs *g, const char *id, int sig, const struct op_done *done,
+		       struct error *err)
 {
 	const char *what = sig == SIGTERM ? "ShutdownGraceful" : "ShutdownForced";
 	struct container *c;
 	struct kill_job *j;
 	int rc;
 
-	rc = container_get(req->container_id, what, &c, err);
+	rc = container_get(id, what, &c, err);
 	if (rc < 0)
 		return rc;
 	j = calloc(1, sizeof(*j));
 	if (!j)
 		return error_set(err, ERR_FAIL, ENOMEM, "out of memory");
 	j->c = c;
-	j->req = req;
+	j->done = *done;
 	j->sig = sig;
 	snprintf(j->id, sizeof(j->id), "%s", c->id);
 	container_ref(c);
-	rc = loop_job(req->gcs->loop, kill_run, kill_done, j, err);
+	rc = loop_job(g->loop, kill_run, kill_done, j, err);
 	if (rc < 0) {
 		container_put(c);
 		free(j);
 		return rc;
 	}
 	c->kills_in_flight++;
-	request_on_cancel(req, job_cancel, &j->req);
-	return REQUEST_PENDING;
+	return 0;
 }
 
 /* ---- DeleteContainerState --------------------------------------------------------- */
 
 struct delete_job {
 	struct container *c;
-	struct request *req; /* NULL once the gcs cancelled it */
+	struct op_done done;
 	char id[OCI_ID_MAX];
 	char bundle[PATH_MAX];
 	char scratch[PATH_MAX];
@@ -175,32 +161,25 @@ static void delete_done(struct loop *l, int rc, const struct error *jerr, void *
 	struct error err;
 
 	error_copy(&err, jerr);
-	if (j->req)
-		request_on_cancel(j->req, NULL, NULL);
 	log_fields(rc < 0 ? LOG_WARN : LOG_INFO, LOG_FIELDS(LOG_STR("cid", c->id)),
 		   "container deleted%s%s", rc < 0 ? ", with an error: " : "",
 		   rc < 0 ? err.msg : "");
 	container_forget(c);
 	net_ns_release(c->id); /* its network namespace has no owner any more */
-	if (j->req) {
-		if (rc < 0) {
-			error_prefix(&err, "DeleteContainerState %s", c->id);
-			request_fail(j->req, &err);
-		} else {
-			request_reply(j->req, NULL);
-		}
-	}
+	if (rc < 0)
+		error_prefix(&err, "DeleteContainerState %s", c->id);
+	op_finish(&j->done, rc, &err, NULL);
 	container_put(c);
 	free(j);
 }
 
-int container_delete(struct request *req, struct error *err)
+int container_delete(struct gcs *g, const char *id, const struct op_done *done, struct error *err)
 {
 	struct container *c;
 	struct delete_job *j;
 	int rc;
 
-	rc = container_get(req->container_id, "DeleteContainerState", &c, err);
+	rc = container_get(id, "DeleteContainerState", &c, err);
 	if (rc < 0)
 		return rc;
 	if (c->state == CONTAINER_STARTING || (c->init && c->init->started && !c->init->reaped))
@@ -210,14 +189,14 @@ int container_delete(struct request *req, struct error *err)
 	if (!j)
 		return error_set(err, ERR_FAIL, ENOMEM, "out of memory");
 	j->c = c;
-	j->req = req;
+	j->done = *done;
 	j->cg = c->cg;
 	j->pod = c->kind == OCI_SANDBOX && c->parent == PARENT_PODS;
 	snprintf(j->id, sizeof(j->id), "%s", c->id);
 	snprintf(j->bundle, sizeof(j->bundle), "%s", c->bundle);
 	snprintf(j->scratch, sizeof(j->scratch), "%s", c->scratch);
 	container_ref(c);
-	rc = loop_job(req->gcs->loop, delete_run, delete_done, j, err);
+	rc = loop_job(g->loop, delete_run, delete_done, j, err);
 	if (rc < 0) {
 		container_put(c);
 		free(j);
@@ -226,6 +205,5 @@ int container_delete(struct request *req, struct error *err)
 	c->deleting = true;
 	/* v1 signals the OOM eventfd when runc removes the cgroup. */
 	container_oom_watch_stop(c);
-	request_on_cancel(req, job_cancel, &j->req);
-	return REQUEST_PENDING;
+	return 0;
 }

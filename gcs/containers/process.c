@@ -1,6 +1,7 @@
 /* The processes of a container (its init and exec'd ones): their stdio
- * relays (the relay engine of gcs/process/relay.h, as for UVM processes), their exit,
- * and the WaitForProcess requests waiting for it (spec §3.5, §6.3, §6.4). */
+ * relays (the relay engine of gcs/process/relay.h, as for UVM processes),
+ * their exit and its delivery (spec §3.5, §6.3, §6.4), signals and console
+ * size. */
 #include "containers/container.h"
 
 #include <errno.h>
@@ -14,6 +15,7 @@
 
 #include "core/log.h"
 #include "core/loop.h"
+#include "process/process.h"
 #include "process/relay.h"
 
 static void report_complete(struct cproc *p);
@@ -227,4 +229,53 @@ static void report_complete(struct cproc *p)
 	if (ev->process_complete &&
 	    ev->process_complete(ev->data, p->c->id, p->pid, cproc_exit_code(p)))
 		cproc_collected(p);
+}
+
+int cproc_exit_status(struct container *c, pid_t pid, bool *complete, uint32_t *exitcode)
+{
+	struct cproc *p = cproc_find(c, pid);
+
+	if (!p)
+		return -ESRCH;
+	*complete = p->complete;
+	*exitcode = p->complete ? cproc_exit_code(p) : 0;
+	return 0;
+}
+
+/* ---- signals and the console ------------------------------------------------------ */
+
+int container_signal_process(struct container *c, pid_t pid, int sig, struct error *err)
+{
+	struct cproc *p = cproc_find(c, pid);
+
+	/* A reaped pid may belong to someone else by now. */
+	if (!p || p->reaped)
+		return -ESRCH;
+	if (kill(p->pid, sig) < 0) {
+		int e = errno;
+
+		return error_set(err, e == ESRCH ? ERR_NOT_FOUND : ERR_FAIL, e, "kill(%d, %d): %s",
+				 (int)p->pid, sig, strerror(e));
+	}
+	if (p->is_init && sig == SIGTERM)
+		c->exit_type = CONTAINER_EXIT_GRACEFUL;
+	else if (p->is_init && sig == SIGKILL)
+		c->exit_type = CONTAINER_EXIT_FORCED;
+	log_fields(
+		LOG_INFO,
+		LOG_FIELDS(LOG_STR("cid", c->id), LOG_INT("pid", p->pid), LOG_INT("signal", sig)),
+		"signalled container process");
+	return 0;
+}
+
+/* Once the process is complete the console is gone and a late resize does
+ * nothing, as for UVM processes. */
+int container_resize_console(struct container *c, pid_t pid, uint32_t rows, uint32_t cols,
+			     struct error *err)
+{
+	struct cproc *p = cproc_find(c, pid);
+
+	if (!p)
+		return -ESRCH;
+	return process_console_resize(p->pid, p->had_console, p->console, rows, cols, err);
 }

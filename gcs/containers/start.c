@@ -20,13 +20,12 @@
 #include <unistd.h>
 
 #include "cleanup.h"
-#include "bridge/codec.h"
 #include "core/log.h"
 #include "core/loop.h"
 
 struct exec_job {
 	struct container *c;
-	struct request *req; /* NULL once the gcs cancelled it */
+	struct op_done done; /* result: const pid_t * */
 	struct gcs *gcs;
 	char id[OCI_ID_MAX];
 	char bundle[PATH_MAX];
@@ -48,15 +47,8 @@ static void exec_job_free(struct exec_job *j)
 	free(j);
 }
 
-static void job_cancel(struct request *req, void *data)
-{
-	struct exec_job *j = data;
-
-	j->req = NULL;
-}
-
-static struct exec_job *job_new(struct request *req, struct container *c,
-				const struct cstdio_req *want, struct error *err)
+static struct exec_job *job_new(struct gcs *g, struct container *c, const struct cstdio_req *want,
+				const struct op_done *done, struct error *err)
 {
 	struct exec_job *j = calloc(1, sizeof(*j));
 
@@ -66,8 +58,8 @@ static struct exec_job *job_new(struct request *req, struct container *c,
 	}
 	j->io = (struct cstdio)CSTDIO_INIT;
 	j->c = c;
-	j->req = req;
-	j->gcs = req->gcs;
+	j->done = *done;
+	j->gcs = g;
 	j->want = *want;
 	snprintf(j->id, sizeof(j->id), "%s", c->id);
 	snprintf(j->bundle, sizeof(j->bundle), "%s", c->bundle);
@@ -75,28 +67,17 @@ static struct exec_job *job_new(struct request *req, struct container *c,
 	return j;
 }
 
-static int job_submit(struct request *req, struct exec_job *j, loop_job_fn run, loop_done_fn done,
-		      struct error *err)
+static int job_submit(struct exec_job *j, loop_job_fn run, loop_done_fn done, struct error *err)
 {
 	int rc;
 
 	container_ref(j->c);
-	rc = loop_job(req->gcs->loop, run, done, j, err);
+	rc = loop_job(j->gcs->loop, run, done, j, err);
 	if (rc < 0) {
 		container_put(j->c);
 		exec_job_free(j);
-		return rc;
 	}
-	request_on_cancel(req, job_cancel, j);
-	return REQUEST_PENDING;
-}
-
-static int reply_pid(struct request *req, pid_t pid)
-{
-	Gcs__ContainerExecuteProcessResponse resp = GCS__CONTAINER_EXECUTE_PROCESS_RESPONSE__INIT;
-
-	resp.processid = (uint32_t)pid;
-	return request_reply(req, &resp.base);
+	return rc;
 }
 
 /* ---- the init ------------------------------------------------------------------ */
@@ -148,12 +129,9 @@ static void start_done(struct loop *l, int rc, const struct error *jerr, void *d
 {
 	struct exec_job *j = data;
 	struct container *c = j->c;
-	struct request *req = j->req;
 	struct error err;
 
 	error_copy(&err, jerr);
-	if (req)
-		request_on_cancel(req, NULL, NULL);
 	if (c->in_table && c->state == CONTAINER_STARTING)
 		c->state = rc == 0 ? CONTAINER_RUNNING : CONTAINER_CREATED;
 	if (rc == 0 && !c->in_table)
@@ -165,8 +143,7 @@ static void start_done(struct loop *l, int rc, const struct error *jerr, void *d
 	}
 	if (rc < 0) {
 		error_prefix(&err, "start %s", c->id);
-		if (req)
-			request_fail(req, &err);
+		op_finish(&j->done, rc, &err, NULL);
 	} else {
 		log_fields(LOG_INFO,
 			   LOG_FIELDS(LOG_STR("cid", c->id), LOG_INT("pid", c->init->pid),
@@ -174,8 +151,7 @@ static void start_done(struct loop *l, int rc, const struct error *jerr, void *d
 				      LOG_BOOL("stdout", j->want.want[1]),
 				      LOG_BOOL("stderr", j->want.want[2])),
 			   "container started");
-		if (req)
-			reply_pid(req, c->init->pid);
+		op_finish(&j->done, 0, NULL, &c->init->pid);
 	}
 	/* The init may have exited while runc start ran. */
 	if (c->in_table && c->init)
@@ -184,8 +160,8 @@ static void start_done(struct loop *l, int rc, const struct error *jerr, void *d
 	exec_job_free(j);
 }
 
-static int start_init(struct request *req, struct container *c, const struct cstdio_req *want,
-		      struct error *err)
+static int start_init(struct gcs *g, struct container *c, const struct cstdio_req *want,
+		      const struct op_done *done, struct error *err)
 {
 	struct exec_job *j;
 	int rc;
@@ -195,11 +171,11 @@ static int start_init(struct request *req, struct container *c, const struct cst
 				 "ExecuteProcess: the init of container %s %s", c->id,
 				 c->state == CONTAINER_EXITED ? "has exited"
 							      : "was started already");
-	j = job_new(req, c, want, err);
+	j = job_new(g, c, want, done, err);
 	if (!j)
 		return -ENOMEM;
-	rc = job_submit(req, j, start_run, start_done, err);
-	if (rc == REQUEST_PENDING)
+	rc = job_submit(j, start_run, start_done, err);
+	if (rc == 0)
 		c->state = CONTAINER_STARTING;
 	return rc;
 }
@@ -240,14 +216,11 @@ static void exec_done(struct loop *l, int rc, const struct error *jerr, void *da
 {
 	struct exec_job *j = data;
 	struct container *c = j->c;
-	struct request *req = j->req;
 	struct cproc *p = NULL;
 	struct error err;
 
 	error_copy(&err, jerr);
-	if (req)
-		request_on_cancel(req, NULL, NULL);
-	if (rc == 0 && (!req || !c->in_table))
+	if (rc == 0 && (!op_wanted(&j->done) || !c->in_table))
 		rc = error_set(&err, ERR_FAIL, ECANCELED, "nobody will wait for it");
 	if (rc == 0) {
 		p = cproc_new(c, j->pid, false);
@@ -272,14 +245,13 @@ static void exec_done(struct loop *l, int rc, const struct error *jerr, void *da
 			cproc_free(p);
 		}
 		error_prefix(&err, "exec in %s", c->id);
-		if (req)
-			request_fail(req, &err);
+		op_finish(&j->done, rc, &err, NULL);
 	} else {
 		log_fields(LOG_INFO,
 			   LOG_FIELDS(LOG_STR("cid", c->id), LOG_INT("pid", j->pid),
 				      LOG_BOOL("terminal", j->terminal)),
 			   "container process started");
-		reply_pid(req, j->pid);
+		op_finish(&j->done, 0, NULL, &j->pid);
 	}
 	container_put(c);
 	exec_job_free(j);
@@ -303,8 +275,9 @@ static struct json_object *container_process_copy(struct container *c)
 	return wrap;
 }
 
-static int exec_process(struct request *req, struct container *c, struct json_object *process,
-			const struct cstdio_req *want, struct error *err)
+static int exec_process(struct gcs *g, struct container *c, struct json_object *process,
+			const struct cstdio_req *want, const struct op_done *done,
+			struct error *err)
 {
 	struct json_object *t;
 	struct exec_job *j;
@@ -312,7 +285,7 @@ static int exec_process(struct request *req, struct container *c, struct json_ob
 	if (!json_object_is_type(process, json_type_object))
 		return error_set(err, ERR_INVALID_ARG, EINVAL,
 				 "ExecuteProcess: OciProcess is not an object");
-	j = job_new(req, c, want, err);
+	j = job_new(g, c, want, done, err);
 	if (!j)
 		return -ENOMEM;
 	j->process = json_object_get(process);
@@ -323,15 +296,14 @@ static int exec_process(struct request *req, struct container *c, struct json_ob
 	}
 	j->terminal =
 		json_object_object_get_ex(process, "terminal", &t) && json_object_get_boolean(t);
-	return job_submit(req, j, exec_run, exec_done, err);
+	return job_submit(j, exec_run, exec_done, err);
 }
 
-int container_execute(struct request *req, struct error *err)
+int container_execute(struct gcs *g, const char *id, const Gcs__ExecuteProcessSettings *s,
+		      struct json_object *oci_process, const struct op_done *done,
+		      struct error *err)
 {
-	const Gcs__ContainerExecuteProcess *m = (const void *)req->msg;
-	const Gcs__ExecuteProcessSettings *s = m->settings;
 	const Gcs__ProcessParameters *p = s ? s->processparameters : NULL;
-	struct json_object *process;
 	struct cstdio_req want;
 	struct container *c;
 	int rc;
@@ -339,14 +311,13 @@ int container_execute(struct request *req, struct error *err)
 	if (!p)
 		return error_set(err, ERR_BAD_JSON, EINVAL,
 				 "ExecuteProcess: ProcessParameters is missing");
-	rc = container_get(req->container_id, "ExecuteProcess", &c, err);
+	rc = container_get(id, "ExecuteProcess", &c, err);
 	if (rc < 0)
 		return rc;
 	rc = cstdio_request(s, &want, err);
 	if (rc < 0)
 		return error_prefix(err, "ExecuteProcess");
-	process = codec_json_tree(p->ociprocess);
-	if (process)
-		return exec_process(req, c, process, &want, err);
-	return start_init(req, c, &want, err);
+	if (oci_process)
+		return exec_process(g, c, oci_process, &want, done, err);
+	return start_init(g, c, &want, done, err);
 }
