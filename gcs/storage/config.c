@@ -36,6 +36,8 @@ void storage_config_init(struct storage_config *cfg)
 
 static struct storage_config config;
 static const char *roots[DEFAULT_ROOTS_MAX + EXTRA_ROOTS_MAX + 1];
+_Static_assert(ARRAY_SIZE(storage_default_roots) <= DEFAULT_ROOTS_MAX + 1,
+	       "DEFAULT_ROOTS_MAX is too small for storage_default_roots");
 
 const struct storage_config *storage_config(void)
 {
@@ -104,10 +106,9 @@ int storage_setup(const struct transport *t, struct error *err)
 	if (env("LCOW_DEV_ROOT"))
 		config.dev_root = env("LCOW_DEV_ROOT");
 	set_device_timeout();
-	while (n < DEFAULT_ROOTS_MAX && storage_default_roots[n]) {
+	/* The defaults, NULL included, fit: checked at compile time above. */
+	for (; storage_default_roots[n]; n++)
 		roots[n] = storage_default_roots[n];
-		n++;
-	}
 	roots[n] = NULL;
 	add_extra_roots(n);
 	config.allowed_roots = roots;
