@@ -1,6 +1,6 @@
 /* Handler registration: one table mapping a message type (and the scope of
  * its ContainerId) to a handler. Each handler family lives in its own file
- * (gcs/handle_<family>.c) and registers itself at program start with the
+ * (gcs/handlers/<family>.c) and registers itself at program start with the
  * macros below, so adding handlers needs no change to the bridge:
  *
  *   static int handle_wait(struct request *req, struct error *err)

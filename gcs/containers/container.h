@@ -1,7 +1,7 @@
 /* Containers run through runc (spec §3.2-3.9, §3.12, §3.14, §6): the
- * container table and its state machine, shared by the container_*.c files
- * and the handlers in gcs/handlers/container.c. Loop thread only, except
- * where a function says it runs in a job.
+ * container table and its state machine, shared by the files of this
+ * folder, and the operations a front end (gcs/handlers/container.c) calls.
+ * Loop thread only, except where a function says it runs in a job.
  *
  * A container's life:
  *
@@ -14,9 +14,10 @@
  * "Complete" for a process (init or exec'd) means reaped, every byte of its
  * stdout/stderr delivered and half-closed (§6.3), and for the init also
  * `runc kill --all` done when the container shares the UVM's pid namespace
- * and the OOM count read. Then its waits are answered; for the init, once
- * one wait has been answered (or when the init was never started, so no wait
- * will come) exactly one notification goes out (§3.14), never after a
+ * and the OOM count read. Then the front end hears of it (container_events)
+ * and answers its waits; for the init, once its exit code has been
+ * collected (or when the init was never started, so no wait will come)
+ * exactly one notification goes out (§3.14), never after a
  * DeleteContainerState and never for a failed Create.
  *
  * A container is freed when it has left the table (DeleteContainerState or a
@@ -44,7 +45,7 @@
 struct relay;
 struct loop_watch;
 
-/* ---- the runtime's configuration (container_runtime.c) --------------------- */
+/* ---- the runtime's configuration (runtime.c) --------------------- */
 
 enum container_parent {
 	PARENT_PODS,	   /* HEAD hosts: /pods, per-pod sub-cgroups */
@@ -75,7 +76,7 @@ int container_refresh_limits(struct error *e);
 int container_bundle_check(const char *path, char *out, size_t size, struct error *e);
 int container_scratch_check(const char *path, char *out, size_t size, struct error *e);
 
-/* ---- what the runtime reports (container_table.c) ----------------------------- */
+/* ---- what the runtime reports (table.c) ----------------------------- */
 
 /* The container's one exit notification (§3.14). */
 struct container_exit_report {
@@ -104,7 +105,7 @@ void container_events_set(const struct container_events *ev);
 /* The events set (callbacks NULL when none was). */
 const struct container_events *container_events(void);
 
-/* ---- the table (container_table.c) ------------------------------------------ */
+/* ---- the table (table.c) ------------------------------------------ */
 
 enum container_state {
 	CONTAINER_CREATING,
@@ -190,7 +191,7 @@ void container_forget(struct container *c);
 unsigned container_count(void);
 void container_describe(struct gcs *g, struct printbuf *pb);
 
-/* ---- processes (container_process.c) ----------------------------------------- */
+/* ---- processes (process.c) ----------------------------------------- */
 
 /* The fds of a process's stdio as the relays take them (all -1 when unused):
  * conn[i] the dialled host connections; in_dst what conn[0] is copied into;
@@ -249,7 +250,7 @@ void cproc_collected(struct cproc *p);
  * -ESRCH when it is no process of c. */
 int cproc_exit_status(struct container *c, pid_t pid, bool *complete, uint32_t *exitcode);
 
-/* ---- the init's exit and the notification (container_exit.c) ----------------- */
+/* ---- the init's exit and the notification (exit.c) ----------------- */
 
 /* The init was reaped: runs `runc kill --all` when the pid namespace is
  * shared and reads the OOM count, then lets the init complete. */

@@ -1,6 +1,6 @@
 /* The stdio of a container process (spec §3.4, §6.3): which streams the
  * host wants, dialling their ports, and the pipes of an exec'd process. The
- * init's pipes (or console) are made at create time (container_create.c).
+ * init's pipes (or console) are made at create time (create.c).
  *
  * No <stdio.h> here: its stdin/stdout/stderr macros clash with the fields of
  * VsockStdioRelaySettings. */

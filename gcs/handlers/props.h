@@ -1,6 +1,6 @@
 /* Pieces of a GetProperties reply (spec §3.9) that the UVM's handler
- * (gcs/handlers/uvm.c) and the containers' (gcs/containers/properties.c) build the
- * same way. */
+ * (gcs/handlers/uvm.c) and the containers' (gcs/handlers/container.c)
+ * build the same way. */
 #ifndef GCS_HANDLERS_PROPS_H
 #define GCS_HANDLERS_PROPS_H
 
