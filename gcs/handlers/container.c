@@ -42,14 +42,6 @@ static int container_create_request(struct request *req, struct error *err)
 }
 HANDLER(MSG_CREATE, SCOPE_CONTAINER, gcs__container_create, container_create_request)
 
-static int reply_pid(struct request *req, const void *result)
-{
-	Gcs__ContainerExecuteProcessResponse resp = GCS__CONTAINER_EXECUTE_PROCESS_RESPONSE__INIT;
-
-	resp.processid = (uint32_t) * (const pid_t *)result;
-	return request_reply(req, &resp.base);
-}
-
 static int container_execute_request(struct request *req, struct error *err)
 {
 	const Gcs__ContainerExecuteProcess *m = (const void *)req->msg;
@@ -60,7 +52,7 @@ static int container_execute_request(struct request *req, struct error *err)
 	/* §3.4 case 1: a process in the UVM, whatever the container id. */
 	if (p && p->createinutilityvm)
 		return uvm_execute_request(req, err);
-	rc = pending_begin(req, reply_pid, NULL, &done, err);
+	rc = pending_begin(req, reply_process_id, NULL, &done, err);
 	if (rc < 0)
 		return rc;
 	rc = container_execute(req->gcs, req->container_id, m->settings,

@@ -18,7 +18,7 @@
 #include "handlers/waiters.h"
 #include "process/uvm.h"
 
-static int reply_pid(struct request *req, const void *result)
+int reply_process_id(struct request *req, const void *result)
 {
 	Gcs__ContainerExecuteProcessResponse resp = GCS__CONTAINER_EXECUTE_PROCESS_RESPONSE__INIT;
 
@@ -32,7 +32,7 @@ int uvm_execute_request(struct request *req, struct error *err)
 	struct op_done done;
 	int rc;
 
-	rc = pending_begin(req, reply_pid, NULL, &done, err);
+	rc = pending_begin(req, reply_process_id, NULL, &done, err);
 	if (rc < 0)
 		return rc;
 	rc = uvm_process_start(req->gcs, m->settings, &done, err);

@@ -17,6 +17,10 @@ int uvm_wait_request(struct request *req, struct error *err);	 /* ContainerWaitF
 int uvm_signal_request(struct request *req, struct error *err);	 /* ContainerSignalProcess */
 int uvm_resize_request(struct request *req, struct error *err);	 /* ContainerResizeConsole */
 
+/* ExecuteProcess's reply from an operation's result (const pid_t *): a
+ * pending_reply_fn (gcs/handlers/pending.h). */
+int reply_process_id(struct request *req, const void *result);
+
 /* SignalProcess's signal: 0 (Options absent or empty) is SIGKILL; outside
  * 1..UVM_SIGNAL_MAX is ERR_INVALID_ARG. */
 int uvm_signal_number(int32_t requested, struct error *err);
