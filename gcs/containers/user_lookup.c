@@ -7,29 +7,78 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "cleanup.h"
 
+/* The files are the image's, written by whoever runs in the container: a
+ * line longer than this, or a file larger, is refused rather than read
+ * (glibc's own NSS lines are far shorter; a real /etc/group with thousands
+ * of members stays well below both). */
+#define DB_LINE_MAX (64 * 1024)
+#define DB_FILE_MAX (16 * 1024 * 1024)
+
 /* Opens <rootfs>/<rel> for reading with every path component resolved as if
  * rootfs were "/": an absolute symlink such as etc/passwd -> /x/passwd stays
- * inside the image. Falls back to plain openat where openat2 is missing. */
+ * inside the image. Falls back to plain openat where openat2 is missing.
+ * O_NONBLOCK: a FIFO planted there must not block the worker in open(). */
 static int open_in_root(const char *rootfs, const char *rel)
 {
 	_cleanup_close_ int dirfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	const int flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
 	struct open_how how = {
-		.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY,
+		.flags = flags,
 		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
 	};
+	struct stat st;
 	int fd;
 
 	if (dirfd < 0)
 		return -errno;
 	fd = (int)syscall(SYS_openat2, dirfd, rel, &how, sizeof(how));
 	if (fd < 0 && errno == ENOSYS)
-		fd = openat(dirfd, rel, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	return fd < 0 ? -errno : fd;
+		fd = openat(dirfd, rel, flags);
+	if (fd < 0)
+		return -errno;
+	/* Only a regular file has an end: a FIFO, /dev/zero or a socket would
+	 * stall or feed the reader forever. */
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return -EBADFD;
+	}
+	if (st.st_size > DB_FILE_MAX) {
+		close(fd);
+		return -EFBIG;
+	}
+	return fd;
+}
+
+/* Reads the next line, without its newline, into buf (DB_LINE_MAX + 1
+ * bytes): 1 a line, 0 the end, -E2BIG a line too long, -EFBIG more than
+ * DB_FILE_MAX read (the file grew), -EIO a read error. Byte by byte: NULs
+ * count like any other byte (fgets would hide them from strlen). */
+static int next_line(FILE *f, char *buf, size_t *total)
+{
+	size_t len = 0;
+	int c;
+
+	while ((c = getc_unlocked(f)) != EOF) {
+		if (++*total > DB_FILE_MAX)
+			return -EFBIG;
+		if (c == '\n')
+			break;
+		if (len == DB_LINE_MAX)
+			return -E2BIG;
+		buf[len++] = (char)c;
+	}
+	if (c == EOF && ferror(f))
+		return -EIO;
+	if (c == EOF && len == 0)
+		return 0;
+	buf[len] = '\0';
+	return 1;
 }
 
 /* A decimal id that fits in 32 bits (4294967295 is "no id" in the kernel). */
@@ -77,11 +126,15 @@ struct passwd_entry {
 /* Finds the first passwd entry whose name (by_name) or uid matches. */
 static int passwd_find(FILE *f, const char *name, const uint32_t *uid, struct passwd_entry *out)
 {
-	char *line = NULL, *fld[7];
-	size_t cap = 0;
+	_cleanup_free_ char *line = malloc(DB_LINE_MAX + 1);
+	size_t total = 0;
+	char *fld[7];
+	int rc;
 
 	out->found = false;
-	while (getline(&line, &cap, f) >= 0) {
+	if (!line)
+		return -ENOMEM;
+	while ((rc = next_line(f, line, &total)) > 0) {
 		uint32_t u, g;
 
 		if (line[0] == '#' || split_fields(line, fld, 7) < 4)
@@ -96,8 +149,7 @@ static int passwd_find(FILE *f, const char *name, const uint32_t *uid, struct pa
 		snprintf(out->name, sizeof(out->name), "%s", fld[0]);
 		break;
 	}
-	free(line);
-	return ferror(f) ? -EIO : 0;
+	return rc < 0 ? rc : 0;
 }
 
 static bool member_of(char *members, const char *user)
@@ -133,12 +185,15 @@ static int add_gid(struct user_ids *ids, uint32_t gid)
 static int group_scan(FILE *f, const char *group_name, uint32_t *group_gid, bool *group_found,
 		      const char *user, struct user_ids *ids)
 {
-	char *line = NULL, *fld[4];
-	size_t cap = 0;
-	int rc = 0;
+	_cleanup_free_ char *line = malloc(DB_LINE_MAX + 1);
+	size_t total = 0;
+	char *fld[4];
+	int rc;
 
 	*group_found = false;
-	while (rc == 0 && getline(&line, &cap, f) >= 0) {
+	if (!line)
+		return -ENOMEM;
+	while ((rc = next_line(f, line, &total)) > 0) {
 		uint32_t g;
 		int n;
 
@@ -151,13 +206,33 @@ static int group_scan(FILE *f, const char *group_name, uint32_t *group_gid, bool
 			*group_found = true;
 			*group_gid = g;
 		}
-		if (user && n == 4 && g != ids->gid && member_of(fld[3], user))
+		if (user && n == 4 && g != ids->gid && member_of(fld[3], user)) {
 			rc = add_gid(ids, g);
+			if (rc < 0)
+				break;
+		}
 	}
-	free(line);
-	if (rc == 0 && ferror(f))
-		rc = -EIO;
-	return rc;
+	return rc < 0 ? rc : 0;
+}
+
+/* The error for a database that cannot be opened or read. */
+static int db_error(struct error *e, int rc, const char *rootfs, const char *rel)
+{
+	switch (-rc) {
+	case EBADFD:
+		return error_set(e, ERR_INVALID_ARG, EINVAL, "%s/%s is not a regular file", rootfs,
+				 rel);
+	case EFBIG:
+		return error_set(e, ERR_INVALID_ARG, EFBIG, "%s/%s is larger than %d MiB", rootfs,
+				 rel, DB_FILE_MAX >> 20);
+	case E2BIG:
+		return error_set(e, ERR_INVALID_ARG, E2BIG, "%s/%s has a line longer than %d KiB",
+				 rootfs, rel, DB_LINE_MAX >> 10);
+	case ENOMEM:
+		return error_set(e, ERR_FAIL, ENOMEM, "read %s/%s: out of memory", rootfs, rel);
+	}
+	return error_set(e, ERR_INVALID_ARG, -rc, "cannot read %s/%s: %s", rootfs, rel,
+			 strerror(-rc));
 }
 
 static FILE *fopen_in_root(const char *rootfs, const char *rel, int *err)
@@ -188,13 +263,15 @@ static int lookup_passwd(const char *rootfs, const char *name, const uint32_t *u
 		/* Without a passwd file a numeric uid is still a valid user. */
 		if (err == ENOENT && !name)
 			return 0;
+		if (err == EBADFD || err == EFBIG)
+			return db_error(e, -err, rootfs, "etc/passwd");
 		return error_set(e, ERR_INVALID_ARG, err, "cannot open %s/etc/passwd: %s", rootfs,
 				 strerror(err));
 	}
 	rc = passwd_find(f, name, uid, pw);
 	fclose(f);
 	if (rc < 0)
-		return error_errno(e, -rc, "read %s/etc/passwd", rootfs);
+		return db_error(e, rc, rootfs, "etc/passwd");
 	if (name && !pw->found)
 		return error_set(e, ERR_INVALID_ARG, ENOENT,
 				 "user \"%s\" not found in %s/etc/passwd", name, rootfs);
@@ -241,6 +318,8 @@ int user_lookup(const char *rootfs, const char *user, struct user_ids *out, stru
 	if (!f) {
 		if (err == ENOENT && !gname)
 			return 0;
+		if (err == EBADFD || err == EFBIG)
+			return db_error(e, -err, rootfs, "etc/group");
 		return error_set(e, ERR_INVALID_ARG, err, "cannot open %s/etc/group: %s", rootfs,
 				 strerror(err));
 	}
@@ -252,7 +331,7 @@ int user_lookup(const char *rootfs, const char *user, struct user_ids *out, stru
 			rc = error_set(e, ERR_INVALID_ARG, ENOENT,
 				       "group \"%s\" not found in %s/etc/group", gname, rootfs);
 		else if (rc < 0)
-			rc = error_errno(e, -rc, "read %s/etc/group", rootfs);
+			rc = db_error(e, rc, rootfs, "etc/group");
 		if (rc < 0)
 			goto out;
 		rewind(f);
@@ -260,7 +339,7 @@ int user_lookup(const char *rootfs, const char *user, struct user_ids *out, stru
 	if (pw.found) {
 		rc = group_scan(f, NULL, NULL, &gfound, pw.name, out);
 		if (rc < 0)
-			error_errno(e, -rc, "read %s/etc/group", rootfs);
+			db_error(e, rc, rootfs, "etc/group");
 	}
 out:
 	fclose(f);

@@ -4,7 +4,10 @@
  * "name", "uid", "name:group", "uid:gid" (or mixed); the guest turns that into
  * numeric ids with the container's own <rootfs>/etc/passwd and /etc/group,
  * never the UVM's. Files are opened with RESOLVE_IN_ROOT so that symlinks in
- * the image cannot point the lookup at the UVM. Thread-safe. */
+ * the image cannot point the lookup at the UVM, and must be regular files
+ * of at most 16 MiB with lines of at most 64 KiB: whatever a container
+ * plants there (a FIFO, a device, a sparse file) is an error, never a
+ * stalled or exhausted worker. Thread-safe. */
 #ifndef GCS_USER_LOOKUP_H
 #define GCS_USER_LOOKUP_H
 

@@ -897,3 +897,31 @@ def test_50_containers_leave_no_mounts_cgroups_fds_or_processes(host, env):
     assert base["kids"] == [] and base["runc"] == [] and base["bundles"] == []
     reply = host.uvm.request(Msg.DUMP_STACKS)
     assert "containers: 0" in reply.json["GuestStacks"]
+
+
+@pytest.mark.parametrize("plant,says", [
+    ("fifo", "is not a regular file"),
+    ("sparse", "is larger than 16 MiB"),
+])
+def test_a_planted_passwd_fails_create_and_the_gcs_keeps_serving(host, plant, says):
+    # What a container can leave at its /etc/passwd (issue 18): a FIFO used
+    # to block a worker in open() for good, a sparse file to be read to the
+    # end of memory. Ten at once would have taken every worker.
+    cs = [host.container(f"plant{plant}{i}", ["/bin/id"], user="alice") for i in range(10)]
+    for c in cs:
+        passwd = os.path.join(c.rootfs, "etc", "passwd")
+        os.unlink(passwd)
+        if plant == "fifo":
+            os.mkfifo(passwd)
+        else:
+            with open(passwd, "wb") as f:
+                f.truncate(64 << 30)
+    ids = [c.send_create() for c in cs]
+    for c, rid in zip(cs, ids):
+        reply = host.bridge.wait_reply(rid, 20)
+        assert reply.result == HR.INVALID_ARG, reply.json
+        assert says in reply.error and "passwd" in reply.error, reply.error
+    ok = host.container(f"after{plant}", ["/bin/true"])
+    ok.must_create()
+    run_to_end(host, ok)
+    assert ok.delete().result == 0

@@ -3,8 +3,11 @@
 #include "unit.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -171,4 +174,67 @@ TEST(absolute_symlink_resolves_inside_rootfs)
 	CHECK_EQ(symlink("../../../../../../lcow-elsewhere/passwd", q), 0);
 	expect("eve", 7, 8, NULL, 0);
 	expect_error("root", ERR_INVALID_ARG, "not found");
+}
+
+/* What a container can plant at /etc/passwd: the lookup must neither block
+ * nor read without end, and says what it found instead. */
+TEST(a_fifo_is_refused_without_blocking)
+{
+	char p[128];
+
+	make_rootfs();
+	snprintf(p, sizeof(p), "%s/etc/passwd", root);
+	CHECK_EQ(unlink(p), 0);
+	CHECK_EQ(mkfifo(p, 0644), 0);
+	expect_error("alice", ERR_INVALID_ARG, "etc/passwd is not a regular file");
+	/* A numeric uid still needs passwd when the file is there. */
+	expect_error("1000", ERR_INVALID_ARG, "not a regular file");
+	CHECK_EQ(unlink(p), 0);
+	write_file("etc/passwd", "root:x:0:0:root:/root:/bin/sh\n");
+	snprintf(p, sizeof(p), "%s/etc/group", root);
+	CHECK_EQ(unlink(p), 0);
+	CHECK_EQ(mkfifo(p, 0644), 0);
+	expect_error("0:wheel", ERR_INVALID_ARG, "etc/group is not a regular file");
+}
+
+TEST(a_sparse_file_without_newlines_is_refused)
+{
+	char p[128];
+	int fd;
+
+	make_rootfs();
+	snprintf(p, sizeof(p), "%s/etc/passwd", root);
+	fd = open(p, O_WRONLY | O_TRUNC);
+	CHECK(fd >= 0);
+	/* 8 MiB of NULs: below the size bound, one endless line. */
+	CHECK_EQ(ftruncate(fd, 8 << 20), 0);
+	close(fd);
+	expect_error("alice", ERR_INVALID_ARG, "line longer than 64 KiB");
+	fd = open(p, O_WRONLY | O_TRUNC);
+	CHECK(fd >= 0);
+	CHECK_EQ(ftruncate(fd, (off_t)64 << 30), 0); /* 64 GiB, sparse */
+	close(fd);
+	expect_error("alice", ERR_INVALID_ARG, "larger than 16 MiB");
+}
+
+TEST(long_lines_up_to_the_bound_are_read)
+{
+	char p[128], *big;
+	FILE *f;
+
+	make_rootfs();
+	snprintf(p, sizeof(p), "%s/etc/group", root);
+	f = fopen(p, "a");
+	CHECK(f != NULL);
+	/* A group line of exactly 64 KiB, newline excluded, listing alice. */
+	big = malloc(64 * 1024 + 1);
+	CHECK(big != NULL);
+	memset(big, 'x', 64 * 1024);
+	memcpy(big, "big:x:77:", 9);
+	memcpy(big + 64 * 1024 - 6, ",alice", 6);
+	big[64 * 1024] = '\0';
+	fprintf(f, "%s\n", big);
+	fclose(f);
+	free(big);
+	expect("alice", 1000, 1000, (const uint32_t[]){10, 50, 51, 77}, 4);
 }
