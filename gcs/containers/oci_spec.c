@@ -124,10 +124,12 @@ static int mkdir_p(const char *path, mode_t mode)
 
 /* ---- classification ------------------------------------------------------ */
 
-/* Ids end up in cgroup and file paths: keep them to runc's id alphabet. */
+/* Ids end up in cgroup and file paths and on runc's command line: keep them
+ * to runc's id alphabet, starting with a letter, digit or '_' so that
+ * neither runc ("-rf") nor a path ("..", ".x") can misread one. */
 static bool id_valid(const char *id)
 {
-	if (!id || !*id || strlen(id) >= OCI_ID_MAX || !strcmp(id, ".") || !strcmp(id, ".."))
+	if (!id || !*id || strlen(id) >= OCI_ID_MAX || strchr("+-.", id[0]))
 		return false;
 	for (const char *p = id; *p; p++)
 		if (!(*p >= 'a' && *p <= 'z') && !(*p >= 'A' && *p <= 'Z') &&

@@ -13,6 +13,14 @@ static void push(struct runc_argv *a, const char *s)
 	a->argv[a->argc] = NULL;
 }
 
+/* The container id after "--": whatever it looks like, runc reads it as
+ * the id, never as an option (ids are checked too: oci_spec.c). */
+static void push_id(struct runc_argv *a, const char *id)
+{
+	push(a, "--");
+	push(a, id);
+}
+
 /* runc [--root R] [--log <bundle>/runc.log --log-format json] */
 static int begin(struct runc_argv *a, const struct runc_config *rc, const char *log_bundle)
 {
@@ -48,7 +56,7 @@ int runc_argv_create(struct runc_argv *a, const struct runc_config *rc, const ch
 		push(a, "--console-socket");
 		push(a, console_socket);
 	}
-	push(a, id);
+	push_id(a, id);
 	return 0;
 }
 
@@ -58,7 +66,7 @@ int runc_argv_start(struct runc_argv *a, const struct runc_config *rc, const cha
 	if (begin(a, rc, bundle) < 0)
 		return -ENAMETOOLONG;
 	push(a, "start");
-	push(a, id);
+	push_id(a, id);
 	return 0;
 }
 
@@ -78,7 +86,7 @@ int runc_argv_exec(struct runc_argv *a, const struct runc_config *rc, const char
 		push(a, "--console-socket");
 		push(a, console_socket);
 	}
-	push(a, id);
+	push_id(a, id);
 	return 0;
 }
 
@@ -90,7 +98,7 @@ int runc_argv_kill(struct runc_argv *a, const struct runc_config *rc, const char
 	push(a, "kill");
 	if (all)
 		push(a, "--all");
-	push(a, id);
+	push_id(a, id);
 	push(a, a->sig);
 	return 0;
 }
@@ -101,7 +109,7 @@ int runc_argv_delete(struct runc_argv *a, const struct runc_config *rc, const ch
 	push(a, "delete");
 	if (force)
 		push(a, "--force");
-	push(a, id);
+	push_id(a, id);
 	return 0;
 }
 
@@ -111,7 +119,7 @@ int runc_argv_ps(struct runc_argv *a, const struct runc_config *rc, const char *
 	push(a, "ps");
 	push(a, "-f");
 	push(a, "json");
-	push(a, id);
+	push_id(a, id);
 	return 0;
 }
 
@@ -121,7 +129,7 @@ int runc_argv_update(struct runc_argv *a, const struct runc_config *rc, const ch
 	push(a, "update");
 	push(a, "--resources");
 	push(a, "-");
-	push(a, id);
+	push_id(a, id);
 	return 0;
 }
 
@@ -129,6 +137,6 @@ int runc_argv_state(struct runc_argv *a, const struct runc_config *rc, const cha
 {
 	begin(a, rc, NULL);
 	push(a, "state");
-	push(a, id);
+	push_id(a, id);
 	return 0;
 }

@@ -925,3 +925,17 @@ def test_a_planted_passwd_fails_create_and_the_gcs_keeps_serving(host, plant, sa
     ok.must_create()
     run_to_end(host, ok)
     assert ok.delete().result == 0
+
+
+@pytest.mark.parametrize("cid", ["-rf", "--help", ".hidden"])
+def test_an_id_runc_or_a_path_could_misread_is_refused(host, cid):
+    # issue 18: "Create -rf" used to run `runc create ... -rf`.
+    c = host.container(cid, ["/bin/true"])
+    reply = c.create()
+    assert reply.result == HR.INVALID_ARG, reply.json
+    assert f'invalid container id "{cid}"' in reply.error, reply.error
+    assert host.no_notification(0.2)
+    ok = host.container("afterbadid", ["/bin/true"])
+    ok.must_create()
+    run_to_end(host, ok)
+    assert ok.delete().result == 0

@@ -659,6 +659,15 @@ TEST(bad_mounts_and_workload_rules)
 			     ERR_INVALID_ARG, "\"mounts\" has the wrong type");
 	expect_prepare_error("{\"root\":{\"path\":\"%s/rootfs\"}}", "bad/id", NULL, ERR_INVALID_ARG,
 			     "invalid container id");
+	/* An option to runc, or a dot path: refused before runc sees it. */
+	expect_prepare_error("{\"root\":{\"path\":\"%s/rootfs\"}}", "-rf", NULL, ERR_INVALID_ARG,
+			     "invalid container id \"-rf\"");
+	expect_prepare_error("{\"root\":{\"path\":\"%s/rootfs\"}}", "--help", NULL, ERR_INVALID_ARG,
+			     "invalid container id");
+	expect_prepare_error("{\"root\":{\"path\":\"%s/rootfs\"}}", ".x", NULL, ERR_INVALID_ARG,
+			     "invalid container id");
+	expect_prepare_error("{\"root\":{\"path\":\"%s/rootfs\"}}", "..", NULL, ERR_INVALID_ARG,
+			     "invalid container id");
 }
 
 TEST(annotations_shm_rlimit_core_host_network)

@@ -40,32 +40,32 @@ TEST(argv_exact_order)
 
 	CHECK_OK(runc_argv_create(&a, &rc, "c1", "/run/gcs/c/c1", "/t/pid", NULL));
 	expect_argv(&a, "runc --log /run/gcs/c/c1/runc.log --log-format json create -b "
-			"/run/gcs/c/c1 --no-pivot --pid-file /t/pid c1");
+			"/run/gcs/c/c1 --no-pivot --pid-file /t/pid -- c1");
 	CHECK_OK(runc_argv_create(&a, &rc, "c1", "/b", "/t/pid", "/t/master.sock"));
 	expect_argv(&a, "runc --log /b/runc.log --log-format json create -b /b --no-pivot "
-			"--pid-file /t/pid --console-socket /t/master.sock c1");
+			"--pid-file /t/pid --console-socket /t/master.sock -- c1");
 	CHECK_OK(runc_argv_start(&a, &rc, "c1", "/b"));
-	expect_argv(&a, "runc --log /b/runc.log --log-format json start c1");
+	expect_argv(&a, "runc --log /b/runc.log --log-format json start -- c1");
 	CHECK_OK(runc_argv_exec(&a, &rc, "c1", "/b", "/t/process.json", "/t/pid", NULL));
 	expect_argv(&a, "runc --log /b/runc.log --log-format json exec -d --process "
-			"/t/process.json --pid-file /t/pid c1");
+			"/t/process.json --pid-file /t/pid -- c1");
 	CHECK_OK(runc_argv_exec(&a, &rc, "c1", "/b", "/t/p.json", "/t/pid", "/t/s"));
 	expect_argv(&a, "runc --log /b/runc.log --log-format json exec -d --process /t/p.json "
-			"--pid-file /t/pid --console-socket /t/s c1");
+			"--pid-file /t/pid --console-socket /t/s -- c1");
 	CHECK_OK(runc_argv_kill(&a, &rc, "c1", 15, false));
-	expect_argv(&a, "runc kill c1 15");
+	expect_argv(&a, "runc kill -- c1 15");
 	CHECK_OK(runc_argv_kill(&a, &rc, "c1", 9, true));
-	expect_argv(&a, "runc kill --all c1 9");
+	expect_argv(&a, "runc kill --all -- c1 9");
 	CHECK_OK(runc_argv_delete(&a, &rc, "c1", false));
-	expect_argv(&a, "runc delete c1");
+	expect_argv(&a, "runc delete -- c1");
 	CHECK_OK(runc_argv_delete(&a, &rc, "c1", true));
-	expect_argv(&a, "runc delete --force c1");
+	expect_argv(&a, "runc delete --force -- c1");
 	CHECK_OK(runc_argv_ps(&a, &rc, "c1"));
-	expect_argv(&a, "runc ps -f json c1");
+	expect_argv(&a, "runc ps -f json -- c1");
 	CHECK_OK(runc_argv_update(&a, &rc, "c1"));
-	expect_argv(&a, "runc update --resources - c1");
+	expect_argv(&a, "runc update --resources - -- c1");
 	CHECK_OK(runc_argv_state(&a, &rc, "c1"));
-	expect_argv(&a, "runc state c1");
+	expect_argv(&a, "runc state -- c1");
 }
 
 TEST(argv_root_is_the_first_global_option)
@@ -75,9 +75,10 @@ TEST(argv_root_is_the_first_global_option)
 	char longb[PATH_MAX];
 
 	CHECK_OK(runc_argv_start(&a, &rc, "c1", "/b"));
-	expect_argv(&a, "/usr/bin/runc --root /tmp/r --log /b/runc.log --log-format json start c1");
+	expect_argv(&a,
+		    "/usr/bin/runc --root /tmp/r --log /b/runc.log --log-format json start -- c1");
 	CHECK_OK(runc_argv_kill(&a, &rc, "c1", 9, true));
-	expect_argv(&a, "/usr/bin/runc --root /tmp/r kill --all c1 9");
+	expect_argv(&a, "/usr/bin/runc --root /tmp/r kill --all -- c1 9");
 	memset(longb, 'b', sizeof(longb) - 1);
 	longb[sizeof(longb) - 1] = '\0';
 	longb[0] = '/';
@@ -435,7 +436,7 @@ TEST(create_runs_runc_with_clean_fds_and_signals)
 		 bundle, bundle);
 	if (strncmp(slurp("argv"), want, strlen(want)) != 0)
 		unit_fail(__FILE__, __LINE__, "argv:\n%s", slurp("argv"));
-	CHECK(strstr(slurp("argv"), "/pid\nc1\n") != NULL);
+	CHECK(strstr(slurp("argv"), "/pid\n--\nc1\n") != NULL);
 	CHECK(strstr(slurp("argv"), "--console-socket") == NULL);
 	CHECK(strstr(slurp("fds"), "200") == NULL);
 	CHECK_STREQ(slurp("sigblk"), "SigBlk:\t0000000000000000");
@@ -493,17 +494,17 @@ TEST(stderr_error_exit_status_and_signal)
 	CHECK(runc_kill(&rc, "gone", 15, false, &e) < 0);
 	CHECK_EQ(e.kind, ERR_NO_CONTAINER);
 	CHECK_STREQ(e.msg, "runc kill gone: container does not exist");
-	CHECK_STREQ(slurp("argv"), "kill\ngone\n15\n");
+	CHECK_STREQ(slurp("argv"), "kill\n--\ngone\n15\n");
 	CHECK(runc_delete(&rc, "gone", false, &e) < 0);
 	CHECK_EQ(e.kind, ERR_NO_CONTAINER);
 	set_mode("silent");
 	CHECK(runc_delete(&rc, "c1", true, &e) < 0);
 	CHECK_STREQ(e.msg, "runc delete c1: exit status 3");
-	CHECK_STREQ(slurp("argv"), "delete\n--force\nc1\n");
+	CHECK_STREQ(slurp("argv"), "delete\n--force\n--\nc1\n");
 	set_mode("signal");
 	CHECK(runc_kill(&rc, "c1", 9, true, &e) < 0);
 	CHECK_STREQ(e.msg, "runc kill c1: killed by signal 9");
-	CHECK_STREQ(slurp("argv"), "kill\n--all\nc1\n9\n");
+	CHECK_STREQ(slurp("argv"), "kill\n--all\n--\nc1\n9\n");
 }
 
 TEST(ps_state_update_parse_and_feed_runc)
@@ -531,7 +532,7 @@ TEST(ps_state_update_parse_and_feed_runc)
 	set_mode("stdin");
 	CHECK_OK(runc_update(&rc, "c1", "{\"memory\":{\"limit\":536870912}}", &e));
 	CHECK_STREQ(slurp("stdin"), "{\"memory\":{\"limit\":536870912}}");
-	CHECK_STREQ(slurp("argv"), "update\n--resources\n-\nc1\n");
+	CHECK_STREQ(slurp("argv"), "update\n--resources\n-\n--\nc1\n");
 }
 
 TEST(exec_writes_process_json_privately)
