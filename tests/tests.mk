@@ -34,6 +34,7 @@ UNIT_GCS_test_storage_vpmem := storage
 UNIT_GCS_test_tool_run := core
 UNIT_GCS_test_uvm_process := process
 UNIT_GCS_test_user_lookup := containers
+UNIT_GCS_test_utf8 := core
 
 unit_libs = $(foreach a,$(call gcs_closure,$(UNIT_GCS_$(1))),$(call gcs_lib,$(a))) \
 	$(COMPONENT_LIBS)

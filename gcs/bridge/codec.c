@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "bridge/codec_wire.h"
+#include "core/utf8.h"
 
 /* Deep enough for any OCI spec; bounds json-c's recursion. */
 #define CODEC_MAX_DEPTH 64
@@ -84,6 +85,13 @@ int codec_parse(const char *buf, size_t len, struct json_object **out, struct er
 	*out = NULL;
 	if (len > INT_MAX)
 		return error_set(err, ERR_BAD_JSON, EINVAL, "invalid JSON: document too large");
+	/* JSON text is UTF-8: a string the gcs could not echo as UTF-8 is
+	 * refused here (Go's encoder never sends one). json-c's own check
+	 * lets overlong forms through. */
+	end = utf8_valid_prefix(buf, len);
+	if (end < len)
+		return error_set(err, ERR_BAD_JSON, EINVAL,
+				 "invalid JSON at offset %zu: invalid utf-8 string", end);
 	tok = json_tokener_new_ex(CODEC_MAX_DEPTH);
 	if (!tok)
 		return error_set(err, ERR_FAIL, ENOMEM, "out of memory");

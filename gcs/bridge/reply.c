@@ -11,6 +11,7 @@
 #include "bridge/framing.h"
 #include "bridge/hresult.h"
 #include "bridge/wire.h"
+#include "core/utf8.h"
 
 #define MAX_BODY (WIRE_MAX_GUEST_MESSAGE - WIRE_HEADER_SIZE)
 #define CUT_MARK " [truncated]"
@@ -81,6 +82,8 @@ int reply_build(uint32_t request_type, uint64_t id, const char *activity_id, uin
 		if (n <= MAX_BODY) {
 			*out = frame_encode(wire_response_type(request_type), id, body, n);
 			*len = WIRE_HEADER_SIZE + n;
+			if (*out)
+				utf8_scrub((char *)*out + WIRE_HEADER_SIZE, n);
 			json_object_put(obj);
 			rc = *out ? 0 : error_set(err, ERR_FAIL, ENOMEM, "out of memory");
 			break;
@@ -139,6 +142,8 @@ int notification_build(const Gcs__ContainerNotification *n, uint8_t **out, size_
 		goto out;
 	}
 	*out = frame_encode(MSG_CONTAINER_NOTIFICATION, 0, body, blen);
+	if (*out)
+		utf8_scrub((char *)*out + WIRE_HEADER_SIZE, blen);
 	*len = WIRE_HEADER_SIZE + blen;
 	rc = *out ? 0 : error_set(err, ERR_FAIL, ENOMEM, "out of memory");
 out:

@@ -16,6 +16,8 @@
 
 #include <json-c/json.h>
 
+#include "core/utf8.h"
+
 #if defined(__SANITIZE_ADDRESS__)
 #define LOG_SANITIZED 1
 #elif defined(__has_feature)
@@ -182,8 +184,11 @@ static void write_all(int fd, const char *buf, size_t len)
 	g.cur = NULL;
 }
 
-static void emit(const char *line, size_t len)
+/* line is the caller's to change: invalid UTF-8 (a file name, a tool's
+ * output) is replaced before it reaches the host's log parser. */
+static void emit(char *line, size_t len)
 {
+	utf8_scrub(line, len);
 	pthread_mutex_lock(&g.lock);
 	write_all(g.fd, line, len);
 	pthread_mutex_unlock(&g.lock);

@@ -245,6 +245,20 @@ def test_unknown_fields_and_trailing_newline_are_accepted(bridge):
     assert reply.result == 0
 
 
+def test_a_request_that_is_not_utf8_is_refused_and_nothing_emitted_is_either(bridge):
+    # issue 18: invalid UTF-8 used to be echoed raw into replies and logs.
+    # (The reply parser and the log reader decode strictly.)
+    for bad in (b"\xff", b"\xc0\xaf", b"\xed\xa0\x80", b"\xe2\x82"):
+        body = b'{"ContainerId":"' + NULL_GUID.encode() + b'","Odd":"x' + bad + b'"}\n'
+        reply = bridge.request(Msg.START, body)
+        assert reply.result == HR.INVALID_JSON, reply.json
+        assert "utf-8" in reply.error
+    assert bridge.request(Msg.START, uvm()).result == 0
+    g = bridge.gcs
+    assert g.stop() == 0
+    assert g.log.entries and not g.log.bad
+
+
 def test_huge_error_text_reply_stays_within_64k(bridge):
     # The library raises ProtocolError for any guest message over 65536 bytes.
     reply = bridge.request(Msg.MODIFY_SETTINGS,

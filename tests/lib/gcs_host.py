@@ -310,10 +310,13 @@ class LogStream:
 
     def _run(self):
         for raw in iter(self.pipe.readline, b""):
-            line = raw.decode("utf-8", "replace")
+            try:
+                line, utf8 = raw.decode("utf-8"), True
+            except UnicodeDecodeError:  # hcsshim's parser would choke
+                line, utf8 = raw.decode("utf-8", "replace"), False
             with self.cond:
                 self.lines.append(line)
-                if not line.endswith("\n"):
+                if not line.endswith("\n") or not utf8:
                     self.bad.append(line)
                 elif self.json_mode:
                     obj = self._check(line)

@@ -17,6 +17,7 @@
 #include "bridge/hresult.h"
 #include "core/loop.h"
 #include "bridge/reply.h"
+#include "core/utf8.h"
 #include "bridge/wire.h"
 
 #define GUID "12345678-9abc-def0-1234-56789abcdef0"
@@ -593,6 +594,12 @@ TEST(reply_with_huge_error_text_is_cut_to_64k)
 	memset(text, '\x01', n);
 	CHECK_OK(reply_build(MSG_CREATE, 1, NULL, HR_E_FAIL, text, NULL, &buf, &len, &err));
 	check_capped(buf, len);
+	free(buf);
+	/* bytes that are not UTF-8 (a file name in an error) go out as '?' */
+	CHECK_OK(reply_build(MSG_CREATE, 1, NULL, HR_E_FAIL, "bad \xff\xc0 name", NULL, &buf, &len,
+			     &err));
+	CHECK_EQ(utf8_scrub((char *)buf + 16, len - 16), 0);
+	CHECK(strstr((char *)buf + 16, "bad ?? name") != NULL);
 	free(buf);
 	/* multi-byte UTF-8 is cut on a character boundary */
 	for (size_t i = 0; i + 3 <= n; i += 3)

@@ -69,6 +69,13 @@ TEST(parse_rejects_what_is_not_one_json_object)
 	}
 	/* a NUL byte inside the body */
 	CHECK_EQ(codec_parse("{\"a\":1}\0", 8, &o, &err), -EINVAL);
+	/* strings that are not UTF-8: the gcs could not echo them as UTF-8 */
+	CHECK_EQ(codec_parse("{\"a\":\"\xff\"}", 9, &o, &err), -EINVAL);
+	CHECK_EQ(err.kind, ERR_BAD_JSON);
+	CHECK(strstr(err.msg, "utf-8") != NULL);
+	CHECK_EQ(codec_parse("{\"\xc0\xaf\":1}", 8, &o, &err), -EINVAL);
+	CHECK_OK(codec_parse("{\"a\":\"\xe2\x82\xac\"}", 11, &o, &err));
+	json_object_put(o);
 }
 
 TEST(decode_negotiate_fields_by_their_wire_names)
