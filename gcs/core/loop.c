@@ -60,7 +60,6 @@ int loop_new(struct loop **out, struct error *err)
 		return error_set(err, ERR_FAIL, ENOMEM, "out of memory");
 	l->owner = pthread_self();
 	l->sigfd = l->job_efd = -1;
-	l->timers.next = l->timers.prev = &l->timers;
 	l->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (l->epfd < 0) {
 		rc = error_errno(err, errno, "epoll_create1");
@@ -109,8 +108,9 @@ void loop_free(struct loop *l)
 	loop_child_cancel_waiters(l);
 	loop_job_fini(l);
 	loop_child_fini(l);
-	while (l->timers.next != &l->timers)
-		loop_timer_cancel(l->timers.next);
+	while (l->n_timers)
+		loop_timer_cancel(l->timers[0]);
+	free(l->timers);
 	for (struct loop_watch *w = l->watches; w; w = w->next)
 		w->dead = true;
 	sweep_watches(l);
@@ -176,10 +176,63 @@ void loop_watch_remove(struct loop_watch *w)
 	w->dead = true;
 }
 
+/* ---- timers: a min-heap by (due_ms, seq) ---------------------------------------- */
+
+static bool timer_before(const struct loop_timer *a, const struct loop_timer *b)
+{
+	return a->due_ms < b->due_ms || (a->due_ms == b->due_ms && a->seq < b->seq);
+}
+
+static void heap_set(struct loop *l, size_t i, struct loop_timer *t)
+{
+	l->timers[i] = t;
+	t->index = i;
+}
+
+static void sift_up(struct loop *l, size_t i)
+{
+	struct loop_timer *t = l->timers[i];
+
+	while (i > 0 && timer_before(t, l->timers[(i - 1) / 2])) {
+		heap_set(l, i, l->timers[(i - 1) / 2]);
+		i = (i - 1) / 2;
+	}
+	heap_set(l, i, t);
+}
+
+static void sift_down(struct loop *l, size_t i)
+{
+	struct loop_timer *t = l->timers[i];
+
+	for (;;) {
+		size_t c = 2 * i + 1;
+
+		if (c >= l->n_timers)
+			break;
+		if (c + 1 < l->n_timers && timer_before(l->timers[c + 1], l->timers[c]))
+			c++;
+		if (!timer_before(l->timers[c], t))
+			break;
+		heap_set(l, i, l->timers[c]);
+		i = c;
+	}
+	heap_set(l, i, t);
+}
+
 struct loop_timer *loop_timer_add(struct loop *l, uint64_t delay_ms, loop_timer_fn fn, void *data)
 {
-	struct loop_timer *t = calloc(1, sizeof(*t)), *at;
+	struct loop_timer *t;
 
+	if (l->n_timers == l->cap_timers) {
+		size_t cap = l->cap_timers ? 2 * l->cap_timers : 16;
+		struct loop_timer **h = realloc(l->timers, cap * sizeof(*h));
+
+		if (!h)
+			return NULL;
+		l->timers = h;
+		l->cap_timers = cap;
+	}
+	t = calloc(1, sizeof(*t));
 	if (!t)
 		return NULL;
 	t->loop = l;
@@ -187,24 +240,22 @@ struct loop_timer *loop_timer_add(struct loop *l, uint64_t delay_ms, loop_timer_
 	t->seq = l->timer_seq++;
 	t->fn = fn;
 	t->data = data;
-	/* Sorted list: few timers are pending at once (waits with a timeout,
-	 * device polls, redials). */
-	for (at = l->timers.prev; at != &l->timers; at = at->prev)
-		if (at->due_ms <= t->due_ms)
-			break;
-	t->prev = at;
-	t->next = at->next;
-	at->next->prev = t;
-	at->next = t;
-	l->n_timers++;
+	heap_set(l, l->n_timers++, t);
+	sift_up(l, t->index);
 	return t;
 }
 
 static void timer_unlink(struct loop_timer *t)
 {
-	t->prev->next = t->next;
-	t->next->prev = t->prev;
-	t->loop->n_timers--;
+	struct loop *l = t->loop;
+	size_t i = t->index;
+
+	l->n_timers--;
+	if (i == l->n_timers)
+		return;
+	heap_set(l, i, l->timers[l->n_timers]);
+	sift_down(l, i);
+	sift_up(l, l->timers[i]->index);
 }
 
 void loop_timer_cancel(struct loop_timer *t)
@@ -242,8 +293,8 @@ static int run_timers(struct loop *l)
 	uint64_t now = loop_now_ms(), last = l->timer_seq;
 	int ran = 0;
 
-	while (l->timers.next != &l->timers) {
-		struct loop_timer *t = l->timers.next;
+	while (l->n_timers) {
+		struct loop_timer *t = l->timers[0];
 		loop_timer_fn fn = t->fn;
 		void *data = t->data;
 
@@ -261,9 +312,9 @@ static int next_timeout(struct loop *l, int timeout_ms)
 {
 	uint64_t now, due;
 
-	if (l->timers.next == &l->timers)
+	if (!l->n_timers)
 		return timeout_ms;
-	due = l->timers.next->due_ms;
+	due = l->timers[0]->due_ms;
 	now = loop_now_ms();
 	if (due <= now)
 		return 0;
@@ -323,7 +374,7 @@ void loop_describe(struct loop *l, struct printbuf *pb)
 		watches += !w->dead;
 	sprintbuf(pb, "event loop: %zu fd watches, %zu timers", watches, l->n_timers);
 	if (l->n_timers) {
-		uint64_t now = loop_now_ms(), due = l->timers.next->due_ms;
+		uint64_t now = loop_now_ms(), due = l->timers[0]->due_ms;
 
 		sprintbuf(pb, " (next in %llu ms)",
 			  (unsigned long long)(due > now ? due - now : 0));

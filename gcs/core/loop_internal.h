@@ -23,7 +23,7 @@ struct loop_timer {
 	uint64_t seq; /* equal deadlines fire in creation order */
 	loop_timer_fn fn;
 	void *data;
-	struct loop_timer *prev, *next;
+	size_t index; /* in loop->timers */
 };
 
 struct child_watch {
@@ -62,9 +62,12 @@ struct loop {
 	int status;
 	pthread_t owner;
 	struct loop_watch *watches;
-	struct loop_timer timers; /* sentinel of the list sorted by due time */
+	/* A binary min-heap by (due_ms, seq): thousands of pending timers (one
+	 * per WaitForProcess with a timeout) are added and cancelled in
+	 * O(log n), where a sorted list made it O(n) each. */
+	struct loop_timer **timers;
+	size_t n_timers, cap_timers;
 	uint64_t timer_seq;
-	size_t n_timers;
 
 	/* signals (SIGCHLD is the reaper's) */
 	int sigfd;

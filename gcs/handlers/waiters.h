@@ -18,6 +18,9 @@
 #include "error.h"
 
 #define WAITERS_INFINITE UINT32_MAX
+/* Real hosts wait on a process a few times; beyond this a misbehaving host
+ * gets an error instead of growing the gcs without bound. */
+#define WAITERS_MAX_PER_PROCESS 1024
 
 /* Answers req with exitcode (a wait on a complete process). */
 int waiters_reply_exit(struct request *req, uint32_t exitcode);
@@ -26,8 +29,9 @@ int waiters_reply_exit(struct request *req, uint32_t exitcode);
  * pid). Its timer fails it with ERR_TIMEOUT "WaitForProcess: process <pid>
  * still running"; timeout_ms 0 asks whether the process is complete already
  * (it is not: the same error at once, as a 0-duration timer does in the
- * reference). A gcs shutdown drops it unanswered. Returns REQUEST_PENDING,
- * or a negative errno with err filled. */
+ * reference). More than WAITERS_MAX_PER_PROCESS pending on one process:
+ * ERR_FAIL. A gcs shutdown drops it unanswered. Returns REQUEST_PENDING, or
+ * a negative errno with err filled. */
 int waiters_add(const char *cid, pid_t pid, struct request *req, uint32_t timeout_ms,
 		struct error *err);
 

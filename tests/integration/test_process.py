@@ -17,7 +17,7 @@ import time
 import pytest
 
 from conftest import OUT
-from gcs_host import GcsProcess, HR
+from gcs_host import HR, GcsProcess, Msg
 from uvm_process import (INFINITE, UvmHost, proc_rss_kib, read_all, read_until)
 
 GCS = os.path.join(OUT, "gcs")
@@ -565,6 +565,38 @@ def test_gcs_shuts_down_cleanly_with_running_processes_and_pending_waits():
         assert not g.log.bad, "".join(g.log.bad[:5])
     finally:
         for pid in pids:
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        h.close()
+
+
+def test_thousands_of_waits_are_bounded_per_process_and_released_at_shutdown():
+    # issue 18: 20,000 waits with decreasing timeouts stalled the loop, and
+    # 50,000 took minutes to unlink at SIGTERM. Now: up to 1024 pending on
+    # one process, a clear error beyond, and a prompt shutdown.
+    need_busybox()
+    g = GcsProcess(GCS)
+    h = UvmHost(g)
+    pid = None
+    try:
+        h.connect()
+        p = h.execute(sh("echo started; sleep 60"), stdin=True, stdout=True)
+        read_until(p.stdout, b"started")
+        pid = p.pid
+        ids = [h.send_wait(pid, 600000 - i) for i in range(3000)]
+        # While the process runs, only the waits beyond the bound answer.
+        for rid in ids[1024:]:
+            reply = h.bridge.wait_reply(rid, 30)
+            assert reply.result != 0
+            assert "1024 waits are pending on process" in reply.error, reply.error
+        assert h.request(Msg.DUMP_STACKS).result == 0  # the loop still serves
+        assert g.stop() == 0
+        assert not any("left pending at exit" in line for line in g.log.lines)
+        assert not g.log.bad, "".join(g.log.bad[:5])
+    finally:
+        if pid:
             try:
                 os.killpg(pid, signal.SIGKILL)
             except ProcessLookupError:

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "core/loop.h"
+#include "core/loop_internal.h"
 
 static struct loop *new_loop(void)
 {
@@ -52,6 +53,51 @@ TEST(timers_fire_in_deadline_order)
 	CHECK_EQ(order[1], 2);
 	CHECK_EQ(order[2], 22);
 	CHECK_EQ(order[3], 3);
+	loop_free(l);
+}
+
+/* Many timers, added latest-first and half of them cancelled from the
+ * middle: the rest fire in (deadline, creation) order, read from the timers
+ * themselves (loop_internal.h) since the clock moves while they are added. */
+enum {
+	MANY = 20000
+};
+static uint64_t many_due[MANY], many_seq[MANY];
+static int last_fired, fired, misordered;
+
+static void record_many(struct loop *l, void *data)
+{
+	int i = (int)(intptr_t)data;
+
+	if (last_fired >= 0 &&
+	    (many_due[i] < many_due[last_fired] ||
+	     (many_due[i] == many_due[last_fired] && many_seq[i] < many_seq[last_fired])))
+		misordered++;
+	last_fired = i;
+	fired++;
+}
+
+TEST(many_timers_keep_their_order_through_cancels)
+{
+	struct loop *l = new_loop();
+	static struct loop_timer *t[MANY];
+
+	last_fired = -1;
+	fired = misordered = 0;
+	/* Groups of 100 share a delay; added from the latest down, as
+	 * decreasing WaitForProcess timeouts would be. */
+	for (int i = MANY - 1; i >= 0; i--) {
+		t[i] = loop_timer_add(l, (uint64_t)(i / 100), record_many, (void *)(intptr_t)i);
+		CHECK(t[i] != NULL);
+		many_due[i] = t[i]->due_ms;
+		many_seq[i] = t[i]->seq;
+	}
+	for (int i = 0; i < MANY; i += 2)
+		loop_timer_cancel(t[i]);
+	for (int i = 0; i < 2000 && fired < MANY / 2; i++)
+		loop_run_once(l, 5);
+	CHECK_EQ(fired, MANY / 2);
+	CHECK_EQ(misordered, 0);
 	loop_free(l);
 }
 
