@@ -16,7 +16,8 @@ establish:
 - the programs hosts exec in the UVM are there, on hcsshim's PATH: sh, test
   and ls (busybox), udhcpc with its script, mkfs.ext4 (our static mke2fs,
   which makes the create-scratch file system e2fsck accepts);
-- initrd.img, rootfs.tar.gz, rootfs.vhd and the EFI files are reproducible;
+- initrd.img, rootfs.tar.gz, rootfs.vhd, the EFI files and the LinuxKit
+  images (out/linuxkit/*.oci.tar) are reproducible;
 - the VHD footer is valid and the ext4 inside it clean; sizes in budget;
 - linuxkit.yml fits LinuxKit's documented schema and matches the image.
 """
@@ -711,7 +712,8 @@ def test_image_is_reproducible(tmp_path):
     give byte-identical files."""
     build_dir = os.path.relpath(os.path.dirname(OUT), TOP)
     env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
-    files = ["initrd.img", "rootfs.tar.gz", "rootfs.vhd", "lcow.efi", "lcow-efi.img"]
+    files = ["initrd.img", "rootfs.tar.gz", "rootfs.vhd", "lcow.efi", "lcow-efi.img",
+             "linuxkit/kernel.oci.tar", "linuxkit/init.oci.tar", "linuxkit/runc.oci.tar"]
     outs = []
     try:
         for run in ("a", "b"):
