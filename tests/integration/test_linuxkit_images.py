@@ -1,12 +1,13 @@
 """The LinuxKit images (issue 15): out/linuxkit/*.oci.tar, which `make image`
-writes (mk/linuxkit_images.py) for `linuxkit cache import`.
+writes (mk/linuxkit_images.py) for `linuxkit cache import`, and linuxkit.yml,
+which names them.
 
 Without a `linuxkit` binary, every tarball is read back as LinuxKit v1.2.0
 reads it (index.json -> manifest -> config -> layer, every sha256 and size
 checked, the docker.io/... reference its cache looks up), and what the three
 images hold is compared with out/initrd.img: together they are its files,
-byte for byte. That `make image` twice gives the same tarballs is
-test_image.py's reproducibility test.
+byte for byte. linuxkit.yml names exactly these images. That `make image`
+twice gives the same tarballs is test_image.py's reproducibility test.
 """
 import gzip
 import hashlib
@@ -306,3 +307,61 @@ def test_script_refuses_a_runc_list_the_stage_lacks(tmp_path):
     r = subprocess.run([sys.executable, SCRIPT, str(d), str(tmp_path / "lk")],
                        capture_output=True, text=True)
     assert r.returncode != 0 and "lib/libgone.so" in r.stderr, r.stderr
+
+
+# ---- linuxkit.yml -------------------------------------------------------------
+
+# LinuxKit's schema (src/cmd/linuxkit/moby/schema.go): unknown keys are
+# rejected.
+LK_TOP = {"kernel", "init", "onboot", "onshutdown", "services", "files", "volumes", "trust"}
+LK_KERNEL = {"image", "cmdline", "binary", "tar", "ucode"}
+
+
+def linuxkit_yml():
+    yaml = pytest.importorskip("yaml")
+    with open(os.path.join(TOP, "linuxkit.yml")) as f:
+        text = f.read()
+    return text, yaml.safe_load(text)
+
+
+def expand(ref):
+    """util.ReferenceExpand: the name LinuxKit's cache is searched for."""
+    return ref if ref.count("/") >= 2 else f"docker.io/{ref}"
+
+
+def test_linuxkit_yml_names_only_our_images():
+    _, doc = linuxkit_yml()
+    assert set(doc) <= LK_TOP, set(doc) - LK_TOP
+    assert set(doc) == {"kernel", "init"}, "no files, services or onboot: the images hold it all"
+    assert set(doc["kernel"]) <= LK_KERNEL, set(doc["kernel"]) - LK_KERNEL
+    assert doc["kernel"].get("tar", "kernel.tar") == "kernel.tar", "the modules left out"
+    names = [doc["kernel"]["image"]] + doc["init"]
+    assert [expand(n) for n in names] == [f"{REGISTRY}/{n}:latest" for n in NAMES], names
+
+
+def test_linuxkit_yml_names_what_the_tarballs_carry():
+    _, doc = linuxkit_yml()
+    carried = set()
+    for name in NAMES:
+        carried |= set(image(name)["refs"])
+    for ref in [doc["kernel"]["image"]] + doc["init"]:
+        assert expand(ref) in carried, f"{ref}: no tarball in out/linuxkit carries it"
+
+
+def commands(text):
+    """The linuxkit command lines in a text, continuation lines joined and
+    comment marks and indentation dropped."""
+    text = re.sub(r"\\\n[#\s]*", " ", text)
+    return [re.sub(r"\s+", " ", line.lstrip("# ")).strip()
+            for line in text.splitlines() if re.match(r"^[#\s]*linuxkit ", line)]
+
+
+def test_linuxkit_yml_gives_the_offline_commands():
+    text, _ = linuxkit_yml()
+    lines = commands(text)
+    assert any(l.startswith("linuxkit cache import --cache ") for l in lines), lines
+    build = [l for l in lines if l.startswith("linuxkit build ")]
+    assert build, lines
+    for flag in ("--cache ", "--format kernel+initrd", "--no-sbom"):
+        assert flag in build[0], build[0]
+    assert not re.search(r"(^|\s)-(name|format|dir)\b", text), "LinuxKit >= 1.2 has no -name"
