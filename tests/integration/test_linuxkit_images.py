@@ -6,7 +6,8 @@ Without a `linuxkit` binary, every tarball is read back as LinuxKit v1.2.0
 reads it (index.json -> manifest -> config -> layer, every sha256 and size
 checked, the docker.io/... reference its cache looks up), and what the three
 images hold is compared with out/initrd.img: together they are its files,
-byte for byte. linuxkit.yml names exactly these images. That `make image`
+byte for byte. With `linuxkit` on PATH, `make check-linuxkit` imports them,
+builds, and boots the result through `make run`'s script. That `make image`
 twice gives the same tarballs is test_image.py's reproducibility test.
 """
 import gzip
@@ -15,6 +16,7 @@ import io
 import json
 import os
 import re
+import shutil
 import stat
 import subprocess
 import sys
@@ -365,3 +367,24 @@ def test_linuxkit_yml_gives_the_offline_commands():
     for flag in ("--cache ", "--format kernel+initrd", "--no-sbom"):
         assert flag in build[0], build[0]
     assert not re.search(r"(^|\s)-(name|format|dir)\b", text), "LinuxKit >= 1.2 has no -name"
+
+
+# ---- with LinuxKit itself -----------------------------------------------------
+
+def test_make_check_linuxkit_boots_what_linuxkit_built(tmp_path):
+    """linuxkit cache import, linuxkit build, then make run's script on its
+    kernel and initrd: the busybox container prints its line. The initrd
+    LinuxKit wrote holds the files of ours."""
+    if not shutil.which("linuxkit"):
+        pytest.skip("no linuxkit on PATH (make check-linuxkit needs LinuxKit's CLI)")
+    need_image()
+    build = tmp_path / "build"
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    r = subprocess.run(["make", "-C", TOP, "--no-print-directory", "check-linuxkit",
+                        f"IMAGE_OUT={IMAGE}", f"LINUXKIT_BUILD_DIR={build}"],
+                       capture_output=True, text=True, timeout=900, env=env)
+    assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-2000:]
+    assert "hello from lcow-guest" in r.stdout, r.stdout[-4000:]
+    theirs = {e["name"].rstrip("/") for e in read_cpio(str(build / "lcow-initrd.img"))}
+    ours = set(by_name(read_cpio(os.path.join(IMAGE, "initrd.img")))) - NOT_IN_IMAGES
+    assert ours <= theirs, sorted(ours - theirs)
