@@ -358,7 +358,7 @@ def commands(text):
             for line in text.splitlines() if re.match(r"^[#\s]*linuxkit ", line)]
 
 
-def test_linuxkit_yml_gives_the_offline_commands():
+def test_linuxkit_yml_and_readme_give_the_offline_commands():
     text, _ = linuxkit_yml()
     lines = commands(text)
     assert any(l.startswith("linuxkit cache import --cache ") for l in lines), lines
@@ -367,6 +367,10 @@ def test_linuxkit_yml_gives_the_offline_commands():
     for flag in ("--cache ", "--format kernel+initrd", "--no-sbom"):
         assert flag in build[0], build[0]
     assert not re.search(r"(^|\s)-(name|format|dir)\b", text), "LinuxKit >= 1.2 has no -name"
+    with open(os.path.join(TOP, "README.md")) as f:
+        readme = commands(f.read())
+    for line in lines:
+        assert line in readme, f"README lacks `{line}`"
 
 
 # ---- with LinuxKit itself -----------------------------------------------------
