@@ -21,7 +21,9 @@
 #   make check-image       builds both images and runs tests/integration/test_image.py
 #   make bench-image       boot times (QEMU launch → init's child) and sizes
 #   EFI_CMDLINE='…'        the command line baked into lcow.efi
-# The linuxkit.yml at the top describes the same image for `linuxkit build`.
+# The linuxkit.yml at the top describes the same image for `linuxkit build`;
+# the release image ends with out/linuxkit/, the images it names
+# (mk/linuxkit.mk).
 
 IMAGE_OUT ?= $(TOP)/out
 DEBUG ?= 0
@@ -69,6 +71,9 @@ image: kernel
 		NAME=$(IMAGE_NAME) COMMIT="$(IMAGE_COMMIT)" BRANCH="$(IMAGE_BRANCH)" \
 		EFI_CMDLINE='$(EFI_CMDLINE)' SOURCE_DATE_EPOCH=$(IMAGE_EPOCH) \
 		bash $(TOP)/mk/image/build-image.sh
+ifneq ($(DEBUG),1)
+	@$(MAKE) --no-print-directory linuxkit-images IMAGE_OUT=$(IMAGE_OUT)
+endif
 
 image-debug:
 	@$(MAKE) --no-print-directory image DEBUG=1

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# mkrootfs.sh STAGE [--bin FILE]... [--runc FILE] [--mke2fs FILE] [--busybox FILE]
-#             [--modules DIR] [--name NAME] [--commit C] [--branch B]
+# mkrootfs.sh STAGE [--bin FILE]... [--runc FILE] [--runc-list FILE] [--mke2fs FILE]
+#             [--busybox FILE] [--modules DIR] [--name NAME] [--commit C] [--branch B]
 #
 # Lays out the guest root file system in the directory STAGE (emptied first):
 #   /init                  the `init` binary (PID 1)
 #   /bin/<name>            every other --bin (vsockexec, gcs, ...), stripped
 #   /usr/bin/runc          Debian's runc, with exactly the shared libraries
-#                          ldd names and the dynamic loader, at their paths
+#                          ldd names and the dynamic loader, at their paths;
+#                          --runc-list FILE gets those paths (relative to
+#                          STAGE, one a line): the LinuxKit runc image is
+#                          made of them (mk/linuxkit_images.py)
 #   /sbin/mke2fs           --mke2fs (static musl, deps/build.sh), stripped,
 #                          with mkfs.ext2/3/4 links: hosts exec mkfs.ext4
 #   /bin/busybox + links   --busybox: the shell and tools hosts exec in the
@@ -22,11 +25,12 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 stage=$1
 shift
-bins=() runc="" mke2fs="" busybox="" modules="" name=lcow-guest commit=unknown branch=unknown
+bins=() runc="" runc_list="" mke2fs="" busybox="" modules="" name=lcow-guest commit=unknown branch=unknown
 while [ $# -gt 0 ]; do
 	case $1 in
 	--bin) bins+=("$2") ;;
 	--runc) runc=$2 ;;
+	--runc-list) runc_list=$2 ;;
 	--mke2fs) mke2fs=$2 ;;
 	--busybox) busybox=$2 ;;
 	--modules) modules=$2 ;;
@@ -38,6 +42,8 @@ while [ $# -gt 0 ]; do
 	shift 2
 done
 epoch=${SOURCE_DATE_EPOCH:-0}
+# The list path is the caller's; we are about to cd into the stage.
+[ -z "$runc_list" ] || runc_list=$(realpath -m "$runc_list")
 
 rm -rf "$stage"
 mkdir -p "$stage"
@@ -66,16 +72,25 @@ done
 
 # runc is dynamically linked against glibc in Debian: copy the exact closure
 # ldd reports (resolving symlinks), at the paths the loader will look for.
+# Without --runc the list is still written (empty), so it is never stale.
+placed_runc=()
 if [ -n "$runc" ]; then
 	install -m 0755 "$runc" usr/bin/runc
-	ldd "$runc" | while read -r a b c _; do
+	placed_runc+=(usr/bin/runc)
+	deps=$(ldd "$runc")
+	while read -r a b c _; do
 		case $a in linux-vdso.so.*) continue ;; esac
 		if [ "$b" = "=>" ]; then lib=$c; else lib=$a; fi
 		case $lib in /*) ;; *) echo "mkrootfs: cannot place '$a' from ldd $runc" >&2; exit 1 ;; esac
 		mkdir -p ".$(dirname "$lib")"
 		cp -L "$lib" ".$lib"
 		chmod 0755 ".$lib"
-	done
+		placed_runc+=("${lib#/}")
+	done <<<"$deps"
+fi
+if [ -n "$runc_list" ]; then
+	: >"$runc_list"
+	for p in ${placed_runc[@]+"${placed_runc[@]}"}; do echo "$p" >>"$runc_list"; done
 fi
 
 # Kernel modules, for the kernel this image goes with.

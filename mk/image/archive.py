@@ -78,7 +78,7 @@ def cpio_newc(entries):
     return out.getvalue()
 
 
-def tar_bytes(entries):
+def tar_bytes(entries, epoch=EPOCH):
     out = io.BytesIO()
     with tarfile.open(fileobj=out, mode="w", format=tarfile.GNU_FORMAT) as tar:
         for e in entries:
@@ -86,7 +86,7 @@ def tar_bytes(entries):
             ti.mode = stat.S_IMODE(e.mode)
             ti.uid = ti.gid = 0
             ti.uname = ti.gname = "root"
-            ti.mtime = EPOCH
+            ti.mtime = epoch
             if stat.S_ISDIR(e.mode):
                 ti.type = tarfile.DIRTYPE
                 tar.addfile(ti)

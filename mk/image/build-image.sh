@@ -32,6 +32,9 @@ for b in ${BINS:-}; do
 done
 [ $have_init = 1 ] || echo "image: warning: no init binary: the image cannot boot to the GCS" >&2
 [ -n "${RUNC:-}" ] && args+=(--runc "$RUNC")
+# What mkrootfs placed for runc: mk/linuxkit_images.py makes the LinuxKit runc
+# image of exactly those files (and the init image of the rest).
+args+=(--runc-list "$IMAGE_DIR/rootfs-runc.list")
 [ -d "${MODULES_DIR:-}/lib/modules" ] && args+=(--modules "$MODULES_DIR")
 # Hosts exec these in the UVM (create-scratch, a console, DHCP): an image
 # without them boots, but its first container on a fresh host fails.
