@@ -16,6 +16,12 @@
 #include "bridge/wire.h"
 
 #define READ_CHUNK 65536
+/* Back-pressure: a host that sends requests but does not read the replies
+ * stops being read once this many reply bytes wait, until the queue has
+ * drained below the second bound. One READ_CHUNK of requests can still be
+ * answered past the first: the queue stays within a few MiB. */
+#define OUT_PAUSE_BYTES (4u << 20)
+#define OUT_RESUME_BYTES (1u << 20)
 /* Dial failures are logged once, then every this many milliseconds. */
 #define DIAL_LOG_EVERY_MS 10000
 
@@ -85,17 +91,45 @@ static struct out_msg *out_msg_new(uint8_t *buf, size_t len, bool notification)
 	return m;
 }
 
-static void set_out_interest(struct bridge *b, bool want)
+/* The events the connection's watches wait for: input unless paused,
+ * output while the queue waits for the fd. */
+static void apply_interest(struct bridge *b)
 {
+	uint32_t in = b->paused ? 0 : EPOLLIN, out = b->want_out ? EPOLLOUT : 0;
 	struct error err;
 
 	if (b->out_watch) {
-		if (loop_watch_set_events(b->out_watch, want ? EPOLLOUT : 0, &err) < 0)
+		if (loop_watch_set_events(b->out_watch, out, &err) < 0 ||
+		    (b->in_watch && loop_watch_set_events(b->in_watch, in, &err) < 0))
 			log_error("bridge: %s", err.msg);
 	} else if (b->in_watch) {
-		if (loop_watch_set_events(b->in_watch, EPOLLIN | (want ? EPOLLOUT : 0), &err) < 0)
+		if (loop_watch_set_events(b->in_watch, in | out, &err) < 0)
 			log_error("bridge: %s", err.msg);
 	}
+}
+
+static void set_out_interest(struct bridge *b, bool want)
+{
+	if (b->want_out == want)
+		return;
+	b->want_out = want;
+	apply_interest(b);
+}
+
+/* Pauses or resumes reading by the size of the reply queue. */
+static void check_backpressure(struct bridge *b)
+{
+	bool pause = b->paused ? b->out.bytes >= OUT_RESUME_BYTES : b->out.bytes > OUT_PAUSE_BYTES;
+
+	if (pause == b->paused)
+		return;
+	b->paused = pause;
+	if (pause) {
+		b->pauses++;
+		log_fields(LOG_WARN, LOG_FIELDS(LOG_UINT("queuedBytes", b->out.bytes)),
+			   "bridge: the host is not reading replies; requests wait until it does");
+	}
+	apply_interest(b);
 }
 
 /* Closes the connection. Requests in flight keep running; their replies will
@@ -134,6 +168,7 @@ static void disconnect(struct bridge *b, const char *why)
 	b->pending = keep;
 	frame_reader_reset(&b->reader);
 	b->connected = b->negotiated = false;
+	b->paused = b->want_out = false;
 	b->gen++;
 	if (b->closed)
 		return;
@@ -172,6 +207,8 @@ static void flush(struct bridge *b)
 		if (m->notification)
 			b->notifications_sent++;
 		out_msg_free(queue_pop(&b->out));
+		if (b->paused)
+			check_backpressure(b);
 	}
 	set_out_interest(b, false);
 }
@@ -199,6 +236,7 @@ void bridge_send(struct bridge *b, uint8_t *buf, size_t len, bool notification)
 	queue_push(&b->out, m);
 	if (was_empty)
 		flush(b);
+	check_backpressure(b);
 }
 
 void bridge_set_negotiated(struct bridge *b)
@@ -523,11 +561,11 @@ bool bridge_negotiated(const struct bridge *b)
 void bridge_describe(struct bridge *b, struct printbuf *pb)
 {
 	sprintbuf(pb,
-		  "bridge: %s%s, connection #%llu, %zu messages (%zu bytes) to write, "
-		  "%zu notifications queued, %llu sent\n",
+		  "bridge: %s%s%s, connection #%llu, %zu messages (%zu bytes) to write, "
+		  "%zu notifications queued, %llu sent, reading paused %llu times\n",
 		  b->connected ? "connected" : (b->dialing ? "dialling" : "disconnected"),
-		  b->negotiated ? ", negotiated v4" : "", (unsigned long long)b->connections,
-		  b->out.count, b->out.bytes, b->pending.count,
-		  (unsigned long long)b->notifications_sent);
+		  b->negotiated ? ", negotiated v4" : "", b->paused ? ", reading paused" : "",
+		  (unsigned long long)b->connections, b->out.count, b->out.bytes, b->pending.count,
+		  (unsigned long long)b->notifications_sent, (unsigned long long)b->pauses);
 	dispatch_describe(b, pb);
 }

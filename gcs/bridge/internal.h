@@ -45,6 +45,9 @@ struct bridge {
 	struct loop_watch *in_watch, *out_watch;
 	bool connected, negotiated, attached, closed;
 	bool out_is_socket; /* send(MSG_NOSIGNAL), else write() */
+	bool want_out;	    /* EPOLLOUT: the queue waits for the fd */
+	bool paused;	    /* no reading: too many reply bytes queued */
+	uint64_t pauses;
 	uint64_t gen;
 	uint64_t connections;
 	struct frame_reader reader;

@@ -514,3 +514,48 @@ def test_stray_stderr_output_becomes_json(gcs):
         os.close(wfd)
     assert g.stop() == 0
     assert not g.log.bad
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+
+
+def test_a_host_that_does_not_read_replies_is_not_read_either(bridge):
+    # issue 18: 300,000 DumpStacks sent without reading a reply took the
+    # gcs from 2.3 to 214 MiB. Now the gcs stops reading while megabytes of
+    # replies wait, the host's sends block, and nothing is lost.
+    g = bridge.gcs
+    body = (json.dumps(uvm(), separators=(",", ":")) + "\n").encode()
+    sock = bridge.sock
+    sock.setblocking(False)
+    sent, pending, blocked_since = [], b"", None
+    deadline = time.monotonic() + 20
+    while len(sent) < 200000 and time.monotonic() < deadline:
+        if not pending:
+            msg_id = bridge.next_id
+            bridge.next_id += 1
+            bridge.outstanding.add(msg_id)
+            sent.append(msg_id)
+            pending = frame(Msg.DUMP_STACKS, msg_id, body)
+        try:
+            pending = pending[sock.send(pending):]
+            blocked_since = None
+        except BlockingIOError:
+            blocked_since = blocked_since or time.monotonic()
+            if time.monotonic() - blocked_since > 1.0:
+                break  # the gcs has stopped reading us
+            time.sleep(0.01)
+    assert blocked_since is not None, f"{len(sent)} requests sent without back-pressure"
+    assert rss_kib(g.proc.pid) < 64 * 1024
+    sock.setblocking(True)
+    # Reading the replies lets the gcs read again; the last request may
+    # be half sent, so its rest goes once the others are answered.
+    last = sent.pop() if pending else None
+    for msg_id in sent:
+        assert bridge.wait_reply(msg_id, 30).result == 0
+    if last is not None:
+        sock.sendall(pending)
+        assert bridge.wait_reply(last, 30).result == 0
+    assert bridge.request(Msg.DUMP_STACKS, uvm()).result == 0
+    assert any("not reading replies" in line for line in g.log.lines)
