@@ -122,6 +122,144 @@ static int mkdir_p(const char *path, mode_t mode)
 	return 0;
 }
 
+/* ---- one spelling per key --------------------------------------------------- */
+
+/* runc decodes the spec with Go's encoding/json, which matches a key to a
+ * field case-insensitively (Unicode simple folding) and lets the last
+ * match win; the gcs reads exact names. A "Mounts" next to, or instead of,
+ * "mounts" would be honoured by runc and never seen by the gcs: a key that
+ * folds to one the gcs reads must be that exact key. */
+static const char *const read_keys[] = {
+	"access",
+	"additionalGids",
+	"allow",
+	"annotations",
+	"cgroupsPath",
+	"cwd",
+	"destination",
+	"devices",
+	"gid",
+	"hard",
+	"hostname",
+	"linux",
+	"major",
+	"minor",
+	"mounts",
+	"network",
+	"networkNamespace",
+	"options",
+	"path",
+	"process",
+	"resources",
+	"rlimits",
+	"root",
+	"soft",
+	"source",
+	"terminal",
+	"type",
+	"uid",
+	"user",
+	"username",
+	"windows",
+};
+
+/* Maps, whose keys Go keeps as they are: not walked. */
+static const char *const map_keys[] = {"annotations", "sysctl", "unified", "rdma"};
+
+/* key folded as Go compares field names: ASCII case, and the two non-ASCII
+ * letters whose simple fold is ASCII (U+212A KELVIN SIGN, U+017F LONG S). */
+static void fold_key(const char *k, char *out, size_t size)
+{
+	size_t n = 0;
+
+	while (*k && n + 1 < size) {
+		if (!strncmp(k, "\xe2\x84\xaa", 3)) {
+			out[n++] = 'k';
+			k += 3;
+		} else if (!strncmp(k, "\xc5\xbf", 2)) {
+			out[n++] = 's';
+			k += 2;
+		} else {
+			out[n++] = (char)((*k >= 'A' && *k <= 'Z') ? *k + 32 : *k);
+			k++;
+		}
+	}
+	out[n] = '\0';
+}
+
+static bool in_list(const char *const *list, size_t n, const char *key)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(list[i], key))
+			return true;
+	return false;
+}
+
+static int check_key(const char *key, const char *where, struct error *e)
+{
+	char f[128], g[128];
+
+	if (in_list(read_keys, ARRAY_SIZE(read_keys), key))
+		return 0;
+	fold_key(key, f, sizeof(f));
+	for (size_t i = 0; i < ARRAY_SIZE(read_keys); i++) {
+		fold_key(read_keys[i], g, sizeof(g));
+		if (!strcmp(f, g))
+			return error_set(e, ERR_INVALID_ARG, EINVAL,
+					 "OCI spec: key \"%s\" in %s would be read by runc as "
+					 "\"%s\", which the gcs checks; use that exact name",
+					 key, where, read_keys[i]);
+	}
+	return 0;
+}
+
+/* Every object below o, but for maps; where names it for the error. */
+static int keys_canonical(struct json_object *o, const char *where, int depth, struct error *e)
+{
+	char sub[256];
+
+	if (depth > 64)
+		return error_set(e, ERR_INVALID_ARG, EINVAL, "OCI spec: nested too deeply");
+	if (json_object_is_type(o, json_type_array)) {
+		for (size_t i = 0; i < json_object_array_length(o); i++) {
+			snprintf(sub, sizeof(sub), "%s[%zu]", where, i);
+			if (keys_canonical(json_object_array_get_idx(o, i), sub, depth + 1, e) < 0)
+				return -EINVAL;
+		}
+		return 0;
+	}
+	if (!json_object_is_type(o, json_type_object))
+		return 0;
+	json_object_object_foreach (o, key, val) {
+		if (check_key(key, where, e) < 0)
+			return -EINVAL;
+		if (in_list(map_keys, ARRAY_SIZE(map_keys), key))
+			continue;
+		snprintf(sub, sizeof(sub), "%s.%s", where, key);
+		if (keys_canonical(val, sub, depth + 1, e) < 0)
+			return -EINVAL;
+	}
+	return 0;
+}
+
+bool oci_process_terminal(struct json_object *process)
+{
+	return member_bool(process, "terminal");
+}
+
+/* process.terminal, when present, is a boolean: runc and the gcs must not
+ * read it two ways. */
+static int check_terminal(struct json_object *process, struct error *e)
+{
+	struct json_object *t;
+
+	if (json_object_object_get_ex(process, "terminal", &t) && t &&
+	    !json_object_is_type(t, json_type_boolean))
+		return error_set(e, ERR_INVALID_ARG, EINVAL,
+				 "OCI spec: process.terminal must be a boolean");
+	return 0;
+}
+
 /* ---- classification ------------------------------------------------------ */
 
 /* Ids end up in cgroup and file paths and on runc's command line: keep them
@@ -813,6 +951,9 @@ int oci_spec_prepare(struct json_object *spec, const struct oci_prepare_opts *o,
 	memset(out, 0, sizeof(out[0]));
 	if (!json_object_is_type(spec, json_type_object))
 		return error_set(e, ERR_INVALID_ARG, EINVAL, "OCI spec is not an object");
+	if (keys_canonical(spec, "the spec", 0, e) < 0 ||
+	    check_terminal(member(spec, "process", json_type_object), e) < 0)
+		return -EINVAL;
 	if (!id_valid(o->id))
 		return error_set(e, ERR_INVALID_ARG, EINVAL, "invalid container id \"%s\"",
 				 o->id ? o->id : "");
@@ -903,6 +1044,8 @@ int oci_process_prepare(struct json_object *process, struct json_object *contain
 
 	if (!json_object_is_type(process, json_type_object))
 		return error_set(e, ERR_INVALID_ARG, EINVAL, "OciProcess is not an object");
+	if (keys_canonical(process, "the OciProcess", 0, e) < 0 || check_terminal(process, e) < 0)
+		return -EINVAL;
 	rc = inherit_rlimits(process, cproc, e);
 	if (rc < 0)
 		return rc;

@@ -103,6 +103,10 @@ int oci_process_prepare(struct json_object *process, struct json_object *contain
 int oci_hosts_content(const char *hostname, char *buf, size_t size, struct error *e);
 int oci_resolv_content(const struct net_dns *dns, char *buf, size_t size, struct error *e);
 
+/* process.terminal as the gcs and runc read it (a boolean; anything else
+ * is refused by the prepare functions). */
+bool oci_process_terminal(struct json_object *process);
+
 /* hostname matches ^[a-zA-Z0-9_\-\.]{0,255}$ */
 bool oci_hostname_valid(const char *hostname);
 

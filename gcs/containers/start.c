@@ -279,7 +279,6 @@ static int exec_process(struct gcs *g, struct container *c, struct json_object *
 			const struct cstdio_req *want, const struct op_done *done,
 			struct error *err)
 {
-	struct json_object *t;
 	struct exec_job *j;
 
 	if (!json_object_is_type(process, json_type_object))
@@ -294,8 +293,7 @@ static int exec_process(struct gcs *g, struct container *c, struct json_object *
 		exec_job_free(j);
 		return error_set(err, ERR_FAIL, ENOMEM, "out of memory");
 	}
-	j->terminal =
-		json_object_object_get_ex(process, "terminal", &t) && json_object_get_boolean(t);
+	j->terminal = oci_process_terminal(process);
 	return job_submit(j, exec_run, exec_done, err);
 }
 

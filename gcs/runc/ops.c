@@ -129,8 +129,8 @@ int runc_exec(const struct runc_config *rc, const char *id, const char *bundle,
 	struct call_dir d;
 	int rc_op;
 	/* runc wants --console-socket exactly when the process has a tty. */
-	bool terminal =
-		json_object_object_get_ex(process, "terminal", &t) && json_object_get_boolean(t);
+	bool terminal = json_object_object_get_ex(process, "terminal", &t) &&
+			json_object_is_type(t, json_type_boolean) && json_object_get_boolean(t);
 
 	out->pid = 0;
 	out->pty_master = -1;

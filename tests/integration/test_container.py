@@ -939,3 +939,20 @@ def test_an_id_runc_or_a_path_could_misread_is_refused(host, cid):
     ok.must_create()
     run_to_end(host, ok)
     assert ok.delete().result == 0
+
+
+def test_a_second_spelling_of_a_key_the_gcs_checks_is_refused(host):
+    # issue 18: runc's Go decoder matches keys case-insensitively, last one
+    # winning; a "Mounts" the gcs never read would have bind-mounted the
+    # UVM's /etc into the container.
+    c = host.container("casevar", ["/bin/true"])
+    c.spec["Mounts"] = [{"destination": "/uvm-etc", "source": "/etc", "type": "bind",
+                         "options": ["rbind", "rw"]}]
+    reply = c.create()
+    assert reply.result == HR.INVALID_ARG, reply.json
+    assert 'key "Mounts"' in reply.error and '"mounts"' in reply.error, reply.error
+    assert host.no_notification(0.2)
+    ok = host.container("aftercasevar", ["/bin/true"])
+    ok.must_create()
+    run_to_end(host, ok)
+    assert ok.delete().result == 0

@@ -659,6 +659,22 @@ TEST(bad_mounts_and_workload_rules)
 			     ERR_INVALID_ARG, "\"mounts\" has the wrong type");
 	expect_prepare_error("{\"root\":{\"path\":\"%s/rootfs\"}}", "bad/id", NULL, ERR_INVALID_ARG,
 			     "invalid container id");
+	/* A key runc would read as one the gcs checks (Go folds case, and
+	 * U+212A / U+017F to k / s): refused, alone or next to the real one. */
+	expect_prepare_error("{\"root\":{\"path\":\"%s/rootfs\"},\"Mounts\":[{\"destination\":"
+			     "\"/x\",\"source\":\"/etc\",\"type\":\"bind\"}]}",
+			     "k1", NULL, ERR_INVALID_ARG, "key \"Mounts\" in the spec");
+	expect_prepare_error("{\"root\":{\"path\":\"%s/rootfs\"},\"mounts\":[],\"mounts\":[],"
+			     "\"MOUNTS\":[]}",
+			     "k2", NULL, ERR_INVALID_ARG, "\"MOUNTS\"");
+	expect_prepare_error("{\"root\":{\"path\":\"%s/rootfs\"},\"mounts\":[{\"destination\":"
+			     "\"/x\",\"Source\":\"/etc\"}]}",
+			     "k3", NULL, ERR_INVALID_ARG, "in the spec.mounts[0]");
+	expect_prepare_error("{\"root\":{\"path\":\"%s/rootfs\"},\"mount\xc5\xbf\":[]}", "k4", NULL,
+			     ERR_INVALID_ARG, "read by runc as \"mounts\"");
+	expect_prepare_error("{\"root\":{\"path\":\"%s/rootfs\"},\"process\":{\"terminal\":"
+			     "\"yes\"}}",
+			     "k5", NULL, ERR_INVALID_ARG, "process.terminal must be a boolean");
 	/* An option to runc, or a dot path: refused before runc sees it. */
 	expect_prepare_error("{\"root\":{\"path\":\"%s/rootfs\"}}", "-rf", NULL, ERR_INVALID_ARG,
 			     "invalid container id \"-rf\"");
@@ -804,4 +820,21 @@ TEST(json_parse_errors)
 	CHECK_OK(json_text_parse(" [1] \n", 6, &o, &e));
 	CHECK(json_object_is_type(o, json_type_array));
 	json_object_put(o);
+}
+
+/* Map keys are Go's exactly as written: an annotation or sysctl named like
+ * a field the gcs reads is not a second spelling of it. */
+TEST(map_keys_may_look_like_fields)
+{
+	struct json_object *s;
+	struct oci_prepare_opts o;
+	struct oci_prepared p;
+	struct error e;
+
+	setup();
+	s = spec_with(ROOTFS_SPEC(",\"annotations\":{\"Mounts\":\"x\",\"ROOT\":\"y\"},"
+				  "\"linux\":{\"sysctl\":{\"Process\":\"1\"}}"));
+	o = opts("m1", "bm1");
+	CHECK_OK(prepare(s, &o, &p, &e));
+	json_object_put(s);
 }
