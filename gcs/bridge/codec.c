@@ -13,6 +13,14 @@
 
 /* Deep enough for any OCI spec; bounds json-c's recursion. */
 #define CODEC_MAX_DEPTH 64
+/* json-c spends some 60 bytes on each value it builds, and some 800 on an
+ * object (its hash table), so a message of tiny values ("[0,0,0,...]" or
+ * "[{},{},...]") grows up to ~400-fold when parsed. Bounding the values,
+ * an object counting as CODEC_OBJECT_COST, bounds that: a parsed message
+ * stays under ~40 MiB, while a Create with thousands of env vars and
+ * mounts counts a few ten thousand. */
+#define CODEC_MAX_VALUES (256u * 1024)
+#define CODEC_OBJECT_COST 12u
 
 /* A free-form field value: the message protobuf-c sees, followed by the tree.
  * Only codec_json_wrap() creates them, so codec_json_tree() may step back
@@ -75,6 +83,33 @@ static int bad(struct error *err, struct path *p, const char *what, struct json_
 			 what, json_type_to_name(json_object_get_type(v)));
 }
 
+/* An upper bound of the values in a JSON text: one per '[' and ','
+ * outside strings, CODEC_OBJECT_COST per '{', plus one. Counted before
+ * json-c builds anything. */
+static size_t count_values(const char *buf, size_t len)
+{
+	size_t n = 1;
+	bool in_string = false;
+
+	for (size_t i = 0; i < len; i++) {
+		char c = buf[i];
+
+		if (in_string) {
+			if (c == '\\')
+				i++;
+			else if (c == '"')
+				in_string = false;
+		} else if (c == '"') {
+			in_string = true;
+		} else if (c == '{') {
+			n += CODEC_OBJECT_COST;
+		} else if (c == '[' || c == ',') {
+			n++;
+		}
+	}
+	return n;
+}
+
 int codec_parse(const char *buf, size_t len, struct json_object **out, struct error *err)
 {
 	struct json_tokener *tok;
@@ -92,6 +127,11 @@ int codec_parse(const char *buf, size_t len, struct json_object **out, struct er
 	if (end < len)
 		return error_set(err, ERR_BAD_JSON, EINVAL,
 				 "invalid JSON at offset %zu: invalid utf-8 string", end);
+	if (count_values(buf, len) > CODEC_MAX_VALUES)
+		return error_set(err, ERR_BAD_JSON, E2BIG,
+				 "invalid JSON: more than %u values in one message (an object "
+				 "counts %u)",
+				 CODEC_MAX_VALUES, CODEC_OBJECT_COST);
 	tok = json_tokener_new_ex(CODEC_MAX_DEPTH);
 	if (!tok)
 		return error_set(err, ERR_FAIL, ENOMEM, "out of memory");

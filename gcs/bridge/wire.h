@@ -36,9 +36,12 @@ enum wire_msg {
 #define WIRE_HEADER_SIZE 16u
 /* The host kills the bridge on any guest message larger than this. */
 #define WIRE_MAX_GUEST_MESSAGE 65536u
-/* Sanity cap on host messages (the reference guest has none; policies and big
- * OCI specs exceed 64 KiB). */
-#define WIRE_MAX_HOST_MESSAGE (64u << 20)
+/* Cap on host messages. The reference guest has none; the largest a real
+ * host sends are a Create with a big OCI spec (Kubernetes caps an object at
+ * 1.5 MiB) and security policies (tens to hundreds of KiB), so 8 MiB leaves
+ * room while a parsed message (codec.c bounds its elements) stays within
+ * 64 MiB of memory. */
+#define WIRE_MAX_HOST_MESSAGE (8u << 20)
 
 #define WIRE_PROTOCOL_VERSION 4u
 #define WIRE_NULL_GUID "00000000-0000-0000-0000-000000000000"

@@ -167,12 +167,42 @@ def test_size_below_16_drops_the_connection_and_the_gcs_redials(bridge):
     assert again.request(Msg.START, uvm()).result == 0
 
 
-def test_size_above_64_mib_drops_the_connection(bridge):
+def test_size_above_8_mib_drops_the_connection(bridge):
     g = bridge.gcs
-    bridge.send_raw(struct.pack("<IIQ", Msg.START, (64 << 20) + 1, 8))
+    bridge.send_raw(struct.pack("<IIQ", Msg.START, (8 << 20) + 1, 8))
     assert bridge.closed_by_guest()
-    g.log.wait_for(lambda e: "outside [16, 67108864]" in e["msg"])
+    g.log.wait_for(lambda e: "outside [16, 8388608]" in e["msg"])
     g.accept_bridge().negotiate()
+
+
+def peak_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmHWM:"))
+
+
+def big_start(values, item):
+    head = ('{"ContainerId":"%s","ActivityId":"%s","X":[' % (NULL_GUID, NULL_GUID)).encode()
+    return head + b",".join([item] * values) + b"]}\n"
+
+
+def test_the_largest_accepted_message_parses_within_64_mib(bridge):
+    # issue 18: json-c built ~37 bytes of tree per input byte, and a 16 MiB
+    # request peaked at 594 MiB. Now a message is at most 8 MiB and 262144
+    # values; the worst accepted one (as many values as allowed, filling the
+    # size) keeps the gcs's peak memory under 64 MiB, and one value more is
+    # refused before anything is built.
+    g = bridge.gcs
+    body = big_start(262100, b'"' + b"a" * 28 + b'"')
+    assert len(body) < 8 << 20
+    assert bridge.request(Msg.START, body, timeout=60).result == 0
+    tiny = big_start(262144, b"0")
+    reply = bridge.request(Msg.START, tiny, timeout=60)
+    assert reply.result == HR.INVALID_JSON
+    assert "more than 262144 values" in reply.error
+    # Objects cost json-c a hash table each: they count 12 values.
+    assert bridge.request(Msg.START, big_start(20000, b"{}"), timeout=60).result == 0
+    assert bridge.request(Msg.START, big_start(21000, b"{}"), timeout=60).result != 0
+    assert peak_kib(g.proc.pid) < 64 * 1024
 
 
 def test_unknown_message_type_is_not_implemented(bridge):
