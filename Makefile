@@ -5,6 +5,8 @@
 #   make                  static musl binaries (musl-gcc + deps/ archives)
 #   make BUILD=host       the same sources, system compiler, Debian -dev libs
 #   make check SANITIZE=1 host flavour with ASan + UBSan
+#   make check-tsan       host flavour with ThreadSanitizer (SANITIZE=thread):
+#                         the bridge, process, container and storage suites
 #
 # Component fragments (init/init.mk, gcs/gcs.mk, host/host.mk, ...) use:
 #   $(OUT)            output directory of this flavour
@@ -22,7 +24,7 @@ TOP := $(CURDIR)
 
 BUILD ?= musl
 SANITIZE ?= 0
-ifeq ($(SANITIZE),1)
+ifneq ($(SANITIZE),0)
 override BUILD := host
 endif
 
@@ -33,6 +35,8 @@ ifeq ($(BUILD),musl)
 OUT := $(TOP)/$(BUILD_DIR)/musl
 else ifeq ($(SANITIZE),1)
 OUT := $(TOP)/$(BUILD_DIR)/host-san
+else ifeq ($(SANITIZE),thread)
+OUT := $(TOP)/$(BUILD_DIR)/host-tsan
 else
 OUT := $(TOP)/$(BUILD_DIR)/$(BUILD)
 endif
@@ -54,6 +58,11 @@ CC ?= cc
 ifeq ($(SANITIZE),1)
 CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS += -fsanitize=address,undefined
+else ifeq ($(SANITIZE),thread)
+CFLAGS += -fsanitize=thread -fno-omit-frame-pointer
+LDFLAGS += -fsanitize=thread
+else ifneq ($(SANITIZE),0)
+$(error SANITIZE must be 0, 1 (ASan + UBSan) or thread)
 endif
 BUILD_PREREQ :=
 else

@@ -11,7 +11,7 @@ INIT_HELPERS := $(OUT)/tests/helpers/init_probe $(OUT)/tests/helpers/nsrun
 # The init tests run these chrooted in a root that has no libc, so they are
 # static in every flavour but the sanitizer one (ASan cannot link
 # statically; those tests then skip).
-ifeq ($(SANITIZE),1)
+ifneq ($(SANITIZE),0)
 INIT_STATIC :=
 else
 INIT_STATIC := -static

@@ -57,3 +57,17 @@ check: setup
 check-unit: setup
 	@$(MAKE) --no-print-directory $(UNIT_TESTS)
 	@LCOW_OUT=$(OUT) $(PYTEST) -q -rs -p no:cacheprovider tests/test_unit.py $(PYTEST_ARGS)
+
+# ThreadSanitizer over what runs threads (the loop's workers and the code
+# they call): the unit tests and the bridge, process, container and storage
+# suites. A report is a non-JSON line on the gcs's stderr, which those tests
+# fail on, and halt_on_error ends the program that raced.
+TSAN_SUITES := tests/test_unit.py tests/integration/test_bridge.py \
+	tests/integration/test_process.py tests/integration/test_container.py \
+	tests/integration/test_storage_bridge.py
+.PHONY: check-tsan
+check-tsan: setup
+	@$(MAKE) --no-print-directory SANITIZE=thread all
+	@TSAN_OPTIONS="halt_on_error=1 exitcode=66 $(TSAN_OPTIONS)" \
+		LCOW_OUT=$(TOP)/$(BUILD_DIR)/host-tsan $(PYTEST) -q -rs -p no:cacheprovider \
+		$(TSAN_SUITES) $(PYTEST_ARGS)

@@ -202,7 +202,7 @@ def test_the_largest_accepted_message_parses_within_64_mib(bridge):
     # Objects cost json-c a hash table each: they count 12 values.
     assert bridge.request(Msg.START, big_start(20000, b"{}"), timeout=60).result == 0
     assert bridge.request(Msg.START, big_start(21000, b"{}"), timeout=60).result != 0
-    assert peak_kib(g.proc.pid) < 64 * 1024
+    assert SANITIZED or peak_kib(g.proc.pid) < 64 * 1024
 
 
 def test_unknown_message_type_is_not_implemented(bridge):
@@ -546,6 +546,11 @@ def test_stray_stderr_output_becomes_json(gcs):
     assert not g.log.bad
 
 
+# ASan's shadow memory and quarantine make memory figures meaningless there:
+# the memory bounds are checked in the plain builds only.
+SANITIZED = "san" in os.path.basename(OUT)
+
+
 def rss_kib(pid):
     with open(f"/proc/{pid}/status") as f:
         return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
@@ -577,7 +582,7 @@ def test_a_host_that_does_not_read_replies_is_not_read_either(bridge):
                 break  # the gcs has stopped reading us
             time.sleep(0.01)
     assert blocked_since is not None, f"{len(sent)} requests sent without back-pressure"
-    assert rss_kib(g.proc.pid) < 64 * 1024
+    assert SANITIZED or rss_kib(g.proc.pid) < 64 * 1024
     sock.setblocking(True)
     # Reading the replies lets the gcs read again; the last request may
     # be half sent, so its rest goes once the others are answered.
