@@ -235,6 +235,15 @@ static int db_error(struct error *e, int rc, const char *rootfs, const char *rel
 			 strerror(-rc));
 }
 
+/* The error for a database that cannot be opened (errno err). */
+static int open_error(struct error *e, int err, const char *rootfs, const char *rel)
+{
+	if (err == EBADFD || err == EFBIG)
+		return db_error(e, -err, rootfs, rel);
+	return error_set(e, ERR_INVALID_ARG, err, "cannot open %s/%s: %s", rootfs, rel,
+			 strerror(err));
+}
+
 static FILE *fopen_in_root(const char *rootfs, const char *rel, int *err)
 {
 	int fd = open_in_root(rootfs, rel);
@@ -263,10 +272,7 @@ static int lookup_passwd(const char *rootfs, const char *name, const uint32_t *u
 		/* Without a passwd file a numeric uid is still a valid user. */
 		if (err == ENOENT && !name)
 			return 0;
-		if (err == EBADFD || err == EFBIG)
-			return db_error(e, -err, rootfs, "etc/passwd");
-		return error_set(e, ERR_INVALID_ARG, err, "cannot open %s/etc/passwd: %s", rootfs,
-				 strerror(err));
+		return open_error(e, err, rootfs, "etc/passwd");
 	}
 	rc = passwd_find(f, name, uid, pw);
 	fclose(f);
@@ -318,10 +324,7 @@ int user_lookup(const char *rootfs, const char *user, struct user_ids *out, stru
 	if (!f) {
 		if (err == ENOENT && !gname)
 			return 0;
-		if (err == EBADFD || err == EFBIG)
-			return db_error(e, -err, rootfs, "etc/group");
-		return error_set(e, ERR_INVALID_ARG, err, "cannot open %s/etc/group: %s", rootfs,
-				 strerror(err));
+		return open_error(e, err, rootfs, "etc/group");
 	}
 	/* The primary group is only known once a named group is resolved, so
 	 * that one is found first and supplementary groups in a second pass. */
