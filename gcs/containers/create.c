@@ -60,6 +60,7 @@ static void create_job_free(struct create_job *j)
 	if (j->proc.pty_master >= 0)
 		close(j->proc.pty_master);
 	oom_watch_close(&j->oomw);
+	oci_prepared_release(&j->prep);
 	json_object_put(j->spec);
 	free(j->nics);
 	free(j);
@@ -149,6 +150,7 @@ static int create_run(void *data, struct error *err)
 		rc = runc_create(container_runc(), j->id, j->bundle, child, j->prep.terminal,
 				 &j->proc, err);
 	cstdio_close_fds(child, 3);
+	oci_prepared_release(&j->prep); /* runc has mounted what was held */
 	for (size_t i = 0; rc == 0 && i < j->n_nics; i++)
 		rc = net_nic_move_configure(&j->nics[i], j->proc.pid, err);
 	if (rc < 0) {

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -555,10 +556,72 @@ static bool has_prefix(const char *s, const char *prefix)
 	return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
-/* The rewritten source of one mount, or "" when it stays as it is. */
-static int rewrite_source(const char *src, const struct oci_prepare_opts *o, char *out, size_t size,
-			  struct error *e)
+#define BOUND_SOURCES_DIR "sources"
+
+void oci_prepared_release(struct oci_prepared *p)
 {
+	char *slash;
+
+	for (size_t i = 0; i < p->n_bound; i++) {
+		/* Detached: runc's mounts are copies in the container's namespace
+		 * and stay. Without the unmount, nothing may be removed. */
+		if (umount2(p->bound[i], MNT_DETACH | UMOUNT_NOFOLLOW) == 0 &&
+		    rmdir(p->bound[i]) < 0 && errno == ENOTDIR)
+			unlink(p->bound[i]);
+	}
+	if (p->n_bound && (slash = strrchr(p->bound[0], '/'))) {
+		*slash = '\0';
+		rmdir(p->bound[0]); /* <bundle>/sources, once empty */
+	}
+	for (size_t i = 0; i < p->n_bound; i++)
+		free(p->bound[i]);
+	free(p->bound);
+	p->bound = NULL;
+	p->n_bound = 0;
+}
+
+/* The object fd was opened on (a directory or a file) bound at
+ * <bundle>/sources/<n>, which becomes the mount's source. */
+static int bind_held(int fd, const struct oci_prepare_opts *o, struct oci_prepared *p, char *out,
+		     size_t size, struct error *e)
+{
+	char from[DIR_FD_PATH_MAX], dir[PATH_MAX];
+	char **more = realloc(p->bound, (p->n_bound + 1) * sizeof(*more));
+	struct stat st;
+	int made;
+
+	if (!more)
+		return error_set(e, ERR_FAIL, ENOMEM, "out of memory");
+	p->bound = more;
+	snprintf(dir, sizeof(dir), "%s/%s", o->bundle, BOUND_SOURCES_DIR);
+	if (snprintf(out, size, "%s/%zu", dir, p->n_bound) >= (int)size)
+		return error_set(e, ERR_INVALID_ARG, ENAMETOOLONG, "path too long: %s", dir);
+	if (fstat(fd, &st) < 0)
+		return error_errno(e, errno, "stat the mount source");
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return error_errno(e, errno, "create %s", dir);
+	made = S_ISDIR(st.st_mode) ? mkdir(out, 0700) : mknodat(AT_FDCWD, out, S_IFREG | 0600, 0);
+	if (made < 0)
+		return error_errno(e, errno, "create %s", out);
+	if (mount(dir_fd_path(fd, from), out, NULL, MS_BIND | MS_REC, NULL) < 0) {
+		int err = errno;
+
+		S_ISDIR(st.st_mode) ? rmdir(out) : unlink(out);
+		return error_errno(e, err, "bind the mount source at %s", out);
+	}
+	if (!(p->bound[p->n_bound] = strdup(out))) {
+		umount2(out, MNT_DETACH);
+		return error_set(e, ERR_FAIL, ENOMEM, "out of memory");
+	}
+	p->n_bound++;
+	return 0;
+}
+
+/* The rewritten source of one mount, or "" when it stays as it is. */
+static int rewrite_source(const char *src, const struct oci_prepare_opts *o, struct oci_prepared *p,
+			  char *out, size_t size, struct error *e)
+{
+	_cleanup_close_ int fd = -1;
 	const char *sbroot = o->cls.kind == OCI_SANDBOX ? o->bundle : o->sandbox_root;
 	bool pod = o->cls.kind != OCI_STANDALONE;
 	char base[PATH_MAX];
@@ -596,9 +659,10 @@ static int rewrite_source(const char *src, const struct oci_prepare_opts *o, cha
 		return rc;
 	/* Missing sources are made, 0777 as the reference does, inside the
 	 * sandbox only: the volume is shared with workloads, which may have
-	 * planted symlinks in it. */
-	rc = dir_mkdirs_beneath(base, rel, 0777, DIR_BENEATH_FILE_OK, NULL, e);
-	if (rc < 0)
+	 * planted symlinks in it. runc resolves the source path again when it
+	 * mounts: it gets a bind of what the walk reached, in the bundle. */
+	fd = dir_open_beneath(base, rel, 0777, DIR_BENEATH_FILE_OK, NULL, e);
+	if (fd < 0 || bind_held(fd, o, p, out, size, e) < 0)
 		return error_prefix(e, "mount source %s", src);
 	return 0;
 }
@@ -639,7 +703,7 @@ static int blockdev_mount(struct json_object *spec, struct json_object *m, const
 }
 
 static int rewrite_mounts(struct json_object *spec, struct json_object *mounts,
-			  const struct oci_prepare_opts *o, struct error *e)
+			  const struct oci_prepare_opts *o, struct oci_prepared *p, struct error *e)
 {
 	size_t n = json_object_array_length(mounts);
 	char src[PATH_MAX];
@@ -656,7 +720,7 @@ static int rewrite_mounts(struct json_object *spec, struct json_object *mounts,
 		}
 		if (!s)
 			continue;
-		rc = rewrite_source(s, o, src, sizeof(src), e);
+		rc = rewrite_source(s, o, p, src, sizeof(src), e);
 		if (rc < 0)
 			return rc;
 		if (src[0] && set_member(m, "source", json_object_new_string(src), e) < 0)
@@ -940,8 +1004,8 @@ static int sandbox_dirs(const char *bundle, struct error *e)
 	return 0;
 }
 
-int oci_spec_prepare(struct json_object *spec, const struct oci_prepare_opts *o,
-		     struct oci_prepared *out, struct error *e)
+static int prepare_spec(struct json_object *spec, const struct oci_prepare_opts *o,
+			struct oci_prepared *out, struct error *e)
 {
 	struct json_object *process, *lnx, *mounts;
 	char hostname[256] = "";
@@ -974,7 +1038,7 @@ int oci_spec_prepare(struct json_object *spec, const struct oci_prepare_opts *o,
 		return rc;
 	if ((rc = apply_annotations(spec, process, mounts, e)) < 0 ||
 	    (rc = etc_mounts(spec, mounts, o, hostname, e)) < 0 ||
-	    (rc = rewrite_mounts(spec, mounts, o, e)) < 0 ||
+	    (rc = rewrite_mounts(spec, mounts, o, out, e)) < 0 ||
 	    (rc = set_cgroups_path(lnx, o, out, e)) < 0 ||
 	    (rc = resolve_user(process, out->rootfs, e)) < 0)
 		return rc;
@@ -986,6 +1050,18 @@ int oci_spec_prepare(struct json_object *spec, const struct oci_prepare_opts *o,
 	out->has_username = member_str(member(process, "user", json_type_object), "username") &&
 			    *member_str(member(process, "user", json_type_object), "username");
 	return 0;
+}
+
+int oci_spec_prepare(struct json_object *spec, const struct oci_prepare_opts *o,
+		     struct oci_prepared *out, struct error *e)
+{
+	int rc;
+
+	memset(out, 0, sizeof(out[0]));
+	rc = prepare_spec(spec, o, out, e);
+	if (rc < 0)
+		oci_prepared_release(out);
+	return rc;
 }
 
 /* ---- exec'd process ------------------------------------------------------ */

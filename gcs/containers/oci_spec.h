@@ -73,6 +73,13 @@ struct oci_prepared {
 	 * processes when init exits, so no `runc kill --all` is needed. */
 	bool new_pid_ns;
 	bool has_username; /* process.user.username was set (exec inherits it) */
+	/* The sources of sandbox:// and sandbox-tmp:// mounts: each, as the
+	 * walk that checked it found it, bind-mounted by the gcs at
+	 * <bundle>/sources/<n>, the path runc gets. A workload can change the
+	 * shared volume, not the bundle, so runc mounts exactly what was
+	 * checked. Undone by oci_prepared_release() once runc has mounted. */
+	char **bound;
+	size_t n_bound;
 };
 
 /* Prepares the spec of a Create in place (§6.1):
@@ -81,8 +88,8 @@ struct oci_prepared {
  *   bind-mounted on /etc/... (read-only with a read-only rootfs) unless the
  *   spec mounts those paths already; workload: the sandbox's files mounted;
  * - sandbox: <bundle>/sandboxMounts, sandboxTmpfsMounts, logs created;
- * - mount sources sandbox://X, sandbox-tmp://X (created 0777), uvm://X (must
- *   exist) rewritten; blockdev:// destinations get a device cgroup rule;
+ * - mount sources sandbox://X, sandbox-tmp://X (created 0777, bound: see
+ *   `bound`), uvm://X (must exist) rewritten; blockdev:// destinations get a device cgroup rule;
  *   hugepages:// is ERR_NOT_IMPLEMENTED (it needs a hugetlbfs mount);
  * - annotations: shm size, core rlimit, host network;
  * - linux.cgroupsPath set; process.user.username resolved in the rootfs;
@@ -90,6 +97,10 @@ struct oci_prepared {
  * Fills *out. The caller writes the result with json_file_write(). */
 int oci_spec_prepare(struct json_object *spec, const struct oci_prepare_opts *o,
 		     struct oci_prepared *out, struct error *e);
+
+/* Unmounts and removes what prepare bound for runc (its own mounts keep
+ * what they show); the struct may be copied after. */
+void oci_prepared_release(struct oci_prepared *p);
 
 /* Prepares an exec'd OciProcess in place (§3.4 case 3): the container's
  * rlimits are inherited (types the process sets itself are kept), and

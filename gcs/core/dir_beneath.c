@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -11,23 +12,28 @@
 
 static int open_component(int dirfd, const char *name)
 {
-	return openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	return openat(dirfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 }
 
-/* Opens (making it first when missing) one component below dirfd. */
-static int step(int dirfd, const char *name, mode_t mode, bool *made)
+/* Opens (making it first when missing, unless NO_CREATE) one component
+ * below dirfd. */
+static int step(int dirfd, const char *name, mode_t mode, unsigned flags, bool *made)
 {
+	char at[DIR_FD_PATH_MAX];
 	int fd;
 
 	*made = false;
-	if (mkdirat(dirfd, name, mode) == 0)
-		*made = true;
-	else if (errno != EEXIST)
-		return -errno;
+	if (!(flags & DIR_BENEATH_NO_CREATE)) {
+		if (mkdirat(dirfd, name, mode) == 0)
+			*made = true;
+		else if (errno != EEXIST)
+			return -errno;
+	}
 	fd = open_component(dirfd, name);
 	if (fd < 0)
 		return -errno;
-	if (*made && fchmod(fd, mode) < 0) {
+	/* fchmod() refuses O_PATH fds; the magic link reaches the same inode. */
+	if (*made && chmod(dir_fd_path(fd, at), mode) < 0) {
 		int err = errno;
 
 		close(fd);
@@ -44,19 +50,31 @@ static const char *describe(int err)
 	return strerror(err);
 }
 
-/* An existing last component that is neither a directory nor a symlink. */
-static bool plain_file(int dirfd, const char *name)
+/* An existing last component that is neither a directory nor a symlink,
+ * held open as it is; -ENOTDIR for anything else. */
+static int open_plain_file(int dirfd, const char *name)
 {
+	int fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	struct stat st;
 
-	return fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISDIR(st.st_mode) &&
-	       !S_ISLNK(st.st_mode);
+	if (fd < 0)
+		return -ENOTDIR;
+	if (fstat(fd, &st) == 0 && !S_ISDIR(st.st_mode) && !S_ISLNK(st.st_mode))
+		return fd;
+	close(fd);
+	return -ENOTDIR;
 }
 
-int dir_mkdirs_beneath(const char *root, const char *rel, mode_t mode, unsigned flags,
+const char *dir_fd_path(int fd, char *buf)
+{
+	snprintf(buf, DIR_FD_PATH_MAX, "/proc/self/fd/%d", fd);
+	return buf;
+}
+
+int dir_openat_beneath(int rootfd, const char *root, const char *rel, mode_t mode, unsigned flags,
 		       bool *created, struct error *e)
 {
-	_cleanup_close_ int dirfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_close_ int dirfd = fcntl(rootfd, F_DUPFD_CLOEXEC, 3);
 	char name[NAME_MAX + 1];
 	const char *p = rel;
 	bool made = false;
@@ -67,6 +85,7 @@ int dir_mkdirs_beneath(const char *root, const char *rel, mode_t mode, unsigned 
 		return error_errno(e, errno, "open %s", root);
 	while (*(p += strspn(p, "/"))) {
 		size_t len = strcspn(p, "/");
+		bool last = !p[len + strspn(p + len, "/")];
 		int fd;
 
 		if (len > NAME_MAX)
@@ -77,10 +96,9 @@ int dir_mkdirs_beneath(const char *root, const char *rel, mode_t mode, unsigned 
 		if (!strcmp(name, ".") || !strcmp(name, ".."))
 			return error_set(e, ERR_INVALID_ARG, EINVAL, "\"%s\" in path %s/%s", name,
 					 root, rel);
-		fd = step(dirfd, name, mode, &made);
-		if (fd == -ENOTDIR && !p[len + strspn(p + len, "/")] &&
-		    (flags & DIR_BENEATH_FILE_OK) && plain_file(dirfd, name))
-			return 0;
+		fd = step(dirfd, name, mode, flags, &made);
+		if (fd == -ENOTDIR && last && (flags & DIR_BENEATH_FILE_OK))
+			fd = open_plain_file(dirfd, name);
 		if (fd < 0)
 			return error_set(e, ERR_FAIL, -fd, "%s/%.*s: %s", root,
 					 (int)(p + len - rel), rel, describe(-fd));
@@ -90,5 +108,28 @@ int dir_mkdirs_beneath(const char *root, const char *rel, mode_t mode, unsigned 
 	}
 	if (created)
 		*created = made;
+	return TAKE_FD(dirfd);
+}
+
+int dir_open_beneath(const char *root, const char *rel, mode_t mode, unsigned flags, bool *created,
+		     struct error *e)
+{
+	_cleanup_close_ int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+	if (created)
+		*created = false;
+	if (rootfd < 0)
+		return error_errno(e, errno, "open %s", root);
+	return dir_openat_beneath(rootfd, root, rel, mode, flags, created, e);
+}
+
+int dir_mkdirs_beneath(const char *root, const char *rel, mode_t mode, unsigned flags,
+		       bool *created, struct error *e)
+{
+	int fd = dir_open_beneath(root, rel, mode, flags, created, e);
+
+	if (fd < 0)
+		return fd;
+	close(fd);
 	return 0;
 }

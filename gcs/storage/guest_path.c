@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -184,16 +185,67 @@ static int mkdirs_trusted(const char *path, mode_t mode, struct error *e)
 	return 0;
 }
 
-int guest_path_mkdirs(const struct guest_path *gp, mode_t mode, bool *created, struct error *e)
+/* Directories made on the way get mode. */
+static int hold_parent(const struct guest_path *gp, bool make, mode_t mode, struct guest_hold *out,
+		       struct error *e)
 {
-	char root[PATH_MAX];
-	int r;
+	size_t slash = (size_t)(strrchr(gp->path, '/') - gp->path);
+	char root[PATH_MAX], rel[PATH_MAX], at[DIR_FD_PATH_MAX];
+	int r, fd;
 
-	*created = false;
+	/* gp lies strictly below its root: its parent is the root or below. */
 	memcpy(root, gp->path, gp->root_len);
 	root[gp->root_len] = '\0';
-	if (gp->root_len && (r = mkdirs_trusted(root, mode, e)) < 0)
+	memcpy(rel, gp->path + gp->root_len, slash - gp->root_len);
+	rel[slash - gp->root_len] = '\0';
+	if (make && gp->root_len && (r = mkdirs_trusted(root, mode, e)) < 0)
 		return r;
-	return dir_mkdirs_beneath(gp->root_len ? root : "/", gp->path + gp->root_len, mode, 0,
-				  created, e);
+	fd = dir_open_beneath(gp->root_len ? root : "/", rel, mode,
+			      make ? 0 : DIR_BENEATH_NO_CREATE, NULL, e);
+	if (fd < 0)
+		return fd;
+	out->parent_fd = fd;
+	out->fd = -1;
+	out->name = gp->path + slash + 1;
+	out->at[0] = '\0';
+	snprintf(out->top, sizeof(out->top), "%s/%s", dir_fd_path(fd, at), out->name);
+	return 0;
+}
+
+int guest_path_hold_parent(const struct guest_path *gp, bool make, struct guest_hold *out,
+			   struct error *e)
+{
+	return hold_parent(gp, make, 0700, out, e);
+}
+
+int guest_path_hold_dir(const struct guest_path *gp, bool make, mode_t mode, bool *created,
+			struct guest_hold *out, struct error *e)
+{
+	int r = hold_parent(gp, make, mode, out, e);
+	char parent[PATH_MAX];
+	int fd;
+
+	if (created)
+		*created = false;
+	if (r < 0)
+		return r;
+	snprintf(parent, sizeof(parent), "%.*s", (int)(out->name - 1 - gp->path), gp->path);
+	fd = dir_openat_beneath(out->parent_fd, *parent ? parent : "/", out->name, mode,
+				make ? 0 : DIR_BENEATH_NO_CREATE, created, e);
+	if (fd < 0) {
+		guest_hold_release(out);
+		return fd;
+	}
+	out->fd = fd;
+	dir_fd_path(fd, out->at);
+	return 0;
+}
+
+void guest_hold_release(struct guest_hold *h)
+{
+	if (h->fd >= 0)
+		close(h->fd);
+	if (h->parent_fd >= 0)
+		close(h->parent_fd);
+	h->fd = h->parent_fd = -1;
 }

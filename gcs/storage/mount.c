@@ -15,16 +15,28 @@
 
 #define REMOVE_MAX_DEPTH 256
 
-int storage_mount(const char *source, const char *target, const char *fstype, unsigned long flags,
-		  const char *data, struct error *e)
+static int mount_shown(const char *source, const char *target, const char *shown,
+		       const char *fstype, unsigned long flags, const char *data, struct error *e)
 {
 	if (mount(source, target, fstype, flags, data) == 0)
 		return 0;
 	if (errno == ENODEV)
 		return error_errno(e, errno, "mount %s on %s: the kernel has no %s filesystem",
-				   source, target, fstype);
-	return error_errno(e, errno, "mount %s on %s (type %s%s, data \"%s\")", source, target,
+				   source, shown, fstype);
+	return error_errno(e, errno, "mount %s on %s (type %s%s, data \"%s\")", source, shown,
 			   fstype, flags & MS_RDONLY ? ", read-only" : "", data ? data : "");
+}
+
+int storage_mount(const char *source, const char *target, const char *fstype, unsigned long flags,
+		  const char *data, struct error *e)
+{
+	return mount_shown(source, target, target, fstype, flags, data, e);
+}
+
+int storage_mount_held(const char *source, const struct guest_hold *target, const char *shown,
+		       const char *fstype, unsigned long flags, const char *data, struct error *e)
+{
+	return mount_shown(source, target->at, shown, fstype, flags, data, e);
 }
 
 unsigned long storage_propagation_flag(const char *opt)
@@ -57,7 +69,7 @@ int storage_apply_propagation(const char *target, const char *const *options, si
 	return 0;
 }
 
-int storage_unmount_all(const char *path, struct error *e)
+static int unmount_all(const char *path, const char *shown, struct error *e)
 {
 	/* One more attempt than the limit: it must say "not a mount". */
 	for (int i = 0; i <= STORAGE_UNMOUNT_MAX; i++) {
@@ -65,10 +77,15 @@ int storage_unmount_all(const char *path, struct error *e)
 			continue;
 		if (errno == EINVAL || errno == ENOENT)
 			return 0;
-		return error_errno(e, errno, "unmount %s", path);
+		return error_errno(e, errno, "unmount %s", shown);
 	}
-	return error_set(e, ERR_FAIL, EBUSY, "unmount %s: still mounted after %d unmounts", path,
+	return error_set(e, ERR_FAIL, EBUSY, "unmount %s: still mounted after %d unmounts", shown,
 			 STORAGE_UNMOUNT_MAX + 1);
+}
+
+int storage_unmount_all(const char *path, struct error *e)
+{
+	return unmount_all(path, path, e);
 }
 
 /* Undoes mountinfo's octal escapes (\040 for a space, ...). */
@@ -125,8 +142,25 @@ static int find_mount_below(const char *path, char *found, size_t size)
 struct remove_ctx {
 	char path[PATH_MAX]; /* the entry being removed, for messages */
 	dev_t dev;
+	int mnt_id; /* -1: the filesystem gives none; st_dev alone guards */
 	struct error *e;
 };
+
+/* The mount an entry lives on: a bind mount of the same filesystem has the
+ * same st_dev, only its mount id tells it apart. -1 when the filesystem
+ * cannot say (no file handles). */
+static int mount_id_at(int dirfd, const char *name)
+{
+	union {
+		struct file_handle fh;
+		char buf[sizeof(struct file_handle) + MAX_HANDLE_SZ];
+	} h = {.fh.handle_bytes = MAX_HANDLE_SZ};
+	int id;
+
+	if (name_to_handle_at(dirfd, name, &h.fh, &id, 0) < 0)
+		return -1;
+	return id;
+}
 
 static int remove_entry(struct remove_ctx *c, int dirfd, const char *name, int depth);
 
@@ -172,7 +206,7 @@ static int remove_entry(struct remove_ctx *c, int dirfd, const char *name, int d
 			return error_errno(c->e, errno, "remove %s", c->path);
 		return 0;
 	}
-	if (st.st_dev != c->dev)
+	if (st.st_dev != c->dev || (c->mnt_id >= 0 && mount_id_at(dirfd, name) != c->mnt_id))
 		return error_set(c->e, ERR_FAIL, EBUSY,
 				 "remove %s: another filesystem is mounted there", c->path);
 	if (depth > REMOVE_MAX_DEPTH)
@@ -188,37 +222,55 @@ static int remove_entry(struct remove_ctx *c, int dirfd, const char *name, int d
 	return 0;
 }
 
-int storage_remove_tree(const char *path, struct error *e)
+int storage_remove_tree_at(int dirfd, const char *name, const char *shown, struct error *e)
 {
 	struct remove_ctx c = {.e = e};
+	struct stat st;
+
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : error_errno(e, errno, "remove %s: stat", shown);
+	if (strlen(shown) >= sizeof(c.path))
+		return error_set(e, ERR_INVALID_ARG, ENAMETOOLONG, "remove %s: bad path", shown);
+	snprintf(c.path, sizeof(c.path), "%s", shown);
+	c.dev = st.st_dev;
+	c.mnt_id = S_ISDIR(st.st_mode) ? mount_id_at(dirfd, name) : -1;
+	return remove_entry(&c, dirfd, name, 0);
+}
+
+int storage_remove_tree(const char *path, struct error *e)
+{
 	_cleanup_close_ int parent = -1;
 	char dir[PATH_MAX];
 	const char *base = strrchr(path, '/');
-	struct stat st;
 
 	if (!base || !base[1] || strlen(path) >= sizeof(dir))
 		return error_set(e, ERR_INVALID_ARG, EINVAL, "remove %s: bad path", path);
-	if (lstat(path, &st) < 0)
-		return errno == ENOENT ? 0 : error_errno(e, errno, "remove %s: stat", path);
 	memcpy(dir, path, (size_t)(base - path));
 	dir[base - path] = '\0';
-	parent = open(*dir ? dir : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	parent = open(*dir ? dir : "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (parent < 0)
-		return error_errno(e, errno, "remove %s: open %s", path, *dir ? dir : "/");
-	snprintf(c.path, sizeof(c.path), "%s", path);
-	c.dev = st.st_dev;
-	return remove_entry(&c, parent, base + 1, 0);
+		return errno == ENOENT ? 0
+				       : error_errno(e, errno, "remove %s: open %s", path,
+						     *dir ? dir : "/");
+	return storage_remove_tree_at(parent, base + 1, path, e);
 }
 
-int storage_unmount_and_remove(const char *path, struct error *e)
+int storage_unmount_and_remove(const struct guest_path *gp, struct error *e)
 {
+	struct guest_hold h = GUEST_HOLD_INIT;
 	char below[PATH_MAX];
-	int r = storage_unmount_all(path, e);
+	int r = guest_path_hold_parent(gp, false, &h, e);
 
+	if (r == -ENOENT)
+		return 0; /* nothing there: nothing to remove */
 	if (r < 0)
 		return r;
-	if (find_mount_below(path, below, sizeof(below)))
-		return error_set(e, ERR_FAIL, EBUSY, "remove %s: %s is still mounted below it",
-				 path, below);
-	return storage_remove_tree(path, e);
+	r = unmount_all(h.top, gp->path, e);
+	if (r == 0 && find_mount_below(gp->path, below, sizeof(below)))
+		r = error_set(e, ERR_FAIL, EBUSY, "remove %s: %s is still mounted below it",
+			      gp->path, below);
+	if (r == 0)
+		r = storage_remove_tree_at(h.parent_fd, h.name, gp->path, e);
+	guest_hold_release(&h);
+	return r;
 }

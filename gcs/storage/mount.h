@@ -5,10 +5,15 @@
 #include <stddef.h>
 
 #include "error.h"
+#include "storage/guest_path.h"
 
 /* mount(2) with a message naming source, target, type and data. */
 int storage_mount(const char *source, const char *target, const char *fstype, unsigned long flags,
 		  const char *data, struct error *e);
+
+/* The same onto a held directory; messages name it `shown`. */
+int storage_mount_held(const char *source, const struct guest_hold *target, const char *shown,
+		       const char *fstype, unsigned long flags, const char *data, struct error *e);
 
 /* MS_SHARED, MS_PRIVATE|MS_REC, ... for "shared", "rprivate", ...; 0 when
  * opt is not a propagation option. */
@@ -28,8 +33,13 @@ int storage_unmount_all(const char *path, struct error *e);
  * mounted filesystem (that is an error: EBUSY). Missing path: success. */
 int storage_remove_tree(const char *path, struct error *e);
 
+/* remove_tree of dirfd/name; messages name it `shown`. */
+int storage_remove_tree_at(int dirfd, const char *name, const char *shown, struct error *e);
+
 /* Remove of a mount: unmount_all, refuse if something is still mounted
- * below path, then remove_tree. */
-int storage_unmount_and_remove(const char *path, struct error *e);
+ * below it, then remove_tree; all of it through the parent directory held
+ * by a walk from the root, so nothing swapped in meanwhile redirects it. A
+ * missing path is success. */
+int storage_unmount_and_remove(const struct guest_path *gp, struct error *e);
 
 #endif

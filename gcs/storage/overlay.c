@@ -3,6 +3,7 @@
 #include "storage/overlay.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,8 +67,12 @@ int overlay_mount_data(char *buf, size_t size, const char *const *layers, size_t
 	return 0;
 }
 
+/* Every directory the mount names is held by a walk from its root, and
+ * the kernel is handed /proc/self/fd paths of those holds: the overlay
+ * options show those paths, not the host's names (logged instead). */
 struct scratch {
-	struct guest_path upper, work;
+	struct guest_path upper_path, work_path;
+	struct guest_hold upper, work;
 	bool upper_created, work_created;
 };
 
@@ -78,106 +83,149 @@ static int make_scratch(const struct storage_config *cfg, const char *scratch_pa
 	int r;
 
 	if ((r = guest_path_check(cfg, "ScratchPath", scratch_path, 0, &base, e)) < 0 ||
-	    (r = guest_path_join(&base, "upper", &s->upper, e)) < 0 ||
-	    (r = guest_path_join(&base, "work", &s->work, e)) < 0 ||
-	    (r = guest_path_mkdirs(&s->upper, 0755, &s->upper_created, e)) < 0)
+	    (r = guest_path_join(&base, "upper", &s->upper_path, e)) < 0 ||
+	    (r = guest_path_join(&base, "work", &s->work_path, e)) < 0 ||
+	    (r = guest_path_hold_dir(&s->upper_path, true, 0755, &s->upper_created, &s->upper, e)) <
+		    0)
 		return r;
-	if ((r = guest_path_mkdirs(&s->work, 0755, &s->work_created, e)) < 0)
-		goto undo;
-	return 0;
-undo:
-	if (s->upper_created)
-		rmdir(s->upper.path);
-	return r;
+	return guest_path_hold_dir(&s->work_path, true, 0755, &s->work_created, &s->work, e);
 }
 
-static void undo_scratch(const struct scratch *s)
+static void undo_scratch(struct scratch *s)
 {
 	struct error ignored;
 
-	if (s->work_created)
-		storage_remove_tree(s->work.path, &ignored);
-	if (s->upper_created)
-		storage_remove_tree(s->upper.path, &ignored);
+	if (s->work_created && s->work.parent_fd >= 0)
+		storage_remove_tree_at(s->work.parent_fd, s->work.name, s->work_path.path,
+				       &ignored);
+	if (s->upper_created && s->upper.parent_fd >= 0)
+		storage_remove_tree_at(s->upper.parent_fd, s->upper.name, s->upper_path.path,
+				       &ignored);
+}
+
+static void release_scratch(struct scratch *s)
+{
+	guest_hold_release(&s->upper);
+	guest_hold_release(&s->work);
 }
 
 /* Overlayfs wants two lowers when there is no upper; one read-only layer
  * alone is served by a read-only bind mount, which shows the same tree. */
-static int mount_single_layer(const char *layer, const char *target, struct error *e)
+static int mount_single_layer(const struct guest_hold *layer, const struct guest_hold *target,
+			      const char *shown, struct error *e)
 {
-	int r = storage_mount(layer, target, "none", MS_BIND, NULL, e);
+	int r = storage_mount_held(layer->at, target, shown, "none", MS_BIND, NULL, e);
 
 	if (r < 0)
 		return r;
-	r = storage_mount("none", target, "none", MS_BIND | MS_REMOUNT | MS_RDONLY, NULL, e);
+	r = storage_mount("none", target->top, "none", MS_BIND | MS_REMOUNT | MS_RDONLY, NULL, e);
 	if (r < 0)
-		umount2(target, UMOUNT_NOFOLLOW);
+		umount2(target->top, UMOUNT_NOFOLLOW);
 	return r;
 }
 
+struct layers {
+	size_t n;
+	struct guest_hold *holds;
+	const char **at; /* holds[i].at, as overlay_mount_data takes them */
+};
+
 static int check_layers(const struct storage_config *cfg, const struct overlay_mount_req *req,
-			const char **paths, struct guest_path *tmp, struct error *e)
+			struct error *e)
 {
+	struct guest_path gp;
+
 	for (size_t i = 0; i < req->n_layers; i++) {
-		int r = guest_path_check(cfg, "layer path", req->layers[i], 0, &tmp[i], e);
+		int r = guest_path_check(cfg, "layer path", req->layers[i], 0, &gp, e);
 
 		if (r < 0)
 			return r;
-		paths[i] = tmp[i].path;
 	}
 	return 0;
 }
 
-static int do_mount(const struct overlay_mount_req *req, const char **layers,
-		    const struct scratch *s, const char *target, struct error *e)
+static int hold_layers(const struct storage_config *cfg, const struct overlay_mount_req *req,
+		       struct layers *l, struct error *e)
+{
+	l->holds = calloc(req->n_layers, sizeof(*l->holds));
+	l->at = calloc(req->n_layers, sizeof(*l->at));
+	if (!l->holds || !l->at)
+		return error_errno(e, ENOMEM, "layers");
+	for (size_t i = 0; i < req->n_layers; i++) {
+		struct guest_path gp;
+		int r;
+
+		l->holds[i] = (struct guest_hold)GUEST_HOLD_INIT;
+		l->n = i + 1;
+		if ((r = guest_path_check(cfg, "layer path", req->layers[i], 0, &gp, e)) < 0 ||
+		    (r = guest_path_hold_dir(&gp, false, 0, NULL, &l->holds[i], e)) < 0)
+			return r;
+		l->at[i] = l->holds[i].at;
+	}
+	return 0;
+}
+
+static void release_layers(struct layers *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		guest_hold_release(&l->holds[i]);
+	free(l->holds);
+	free(l->at);
+}
+
+static int do_mount(const struct overlay_mount_req *req, const struct layers *l,
+		    const struct scratch *s, const struct guest_hold *target, const char *shown,
+		    struct error *e)
 {
 	char data[OVERLAY_DATA_MAX];
 	bool ro = !s;
 	int r;
 
 	if (ro && req->n_layers == 1)
-		return mount_single_layer(layers[0], target, e);
-	r = overlay_mount_data(data, sizeof(data), layers, req->n_layers, ro ? NULL : s->upper.path,
-			       ro ? NULL : s->work.path, e);
+		return mount_single_layer(&l->holds[0], target, shown, e);
+	r = overlay_mount_data(data, sizeof(data), l->at, req->n_layers, ro ? NULL : s->upper.at,
+			       ro ? NULL : s->work.at, e);
 	if (r < 0)
 		return r;
-	return storage_mount("overlay", target, "overlay", ro ? MS_RDONLY : 0, data, e);
+	return storage_mount_held("overlay", target, shown, "overlay", ro ? MS_RDONLY : 0, data, e);
 }
 
 int storage_overlay_mount(const struct storage_config *cfg, const struct overlay_mount_req *req,
 			  struct error *e)
 {
 	bool has_scratch = req->scratch_path && *req->scratch_path;
-	struct guest_path root, *checked = NULL;
-	struct scratch s = {0};
-	const char **layers = NULL;
+	struct guest_hold target = GUEST_HOLD_INIT;
+	struct scratch s = {.upper = GUEST_HOLD_INIT, .work = GUEST_HOLD_INIT};
+	struct layers l = {0};
+	struct guest_path root, base;
 	bool created = false;
 	int r;
 
 	if (req->n_layers == 0)
 		return error_set(e, ERR_INVALID_ARG, EINVAL, "combine layers at %s: no layers",
 				 req->root_path ? req->root_path : "");
-	layers = calloc(req->n_layers, sizeof(*layers));
-	checked = calloc(req->n_layers, sizeof(*checked));
-	if (!layers || !checked) {
-		r = error_errno(e, ENOMEM, "layers");
-		goto out;
-	}
+	/* Every path is judged before any is opened (a bad one is refused as
+	 * such, not as missing). */
 	if ((r = guest_path_check(cfg, "ContainerRootPath", req->root_path, 0, &root, e)) < 0 ||
-	    (r = check_layers(cfg, req, layers, checked, e)) < 0 ||
-	    (has_scratch && (r = make_scratch(cfg, req->scratch_path, &s, e)) < 0))
+	    (r = check_layers(cfg, req, e)) < 0 ||
+	    (has_scratch &&
+	     (r = guest_path_check(cfg, "ScratchPath", req->scratch_path, 0, &base, e)) < 0) ||
+	    (r = hold_layers(cfg, req, &l, e)) < 0)
 		goto out;
-	if ((r = guest_path_mkdirs(&root, 0755, &created, e)) < 0)
+	if (has_scratch && (r = make_scratch(cfg, req->scratch_path, &s, e)) < 0)
 		goto undo;
-	if ((r = do_mount(req, layers, has_scratch ? &s : NULL, root.path, e)) == 0)
+	if ((r = guest_path_hold_dir(&root, true, 0755, &created, &target, e)) < 0)
+		goto undo;
+	if ((r = do_mount(req, &l, has_scratch ? &s : NULL, &target, root.path, e)) == 0)
 		goto out;
 	if (created)
-		rmdir(root.path);
+		unlinkat(target.parent_fd, target.name, AT_REMOVEDIR);
 undo:
 	undo_scratch(&s);
 out:
-	free(layers);
-	free(checked);
+	guest_hold_release(&target);
+	release_scratch(&s);
+	release_layers(&l);
 	if (r < 0)
 		return error_prefix(e, "combine layers at %s",
 				    req->root_path ? req->root_path : "");
@@ -191,7 +239,7 @@ int storage_overlay_unmount(const struct storage_config *cfg, const struct overl
 	int r;
 
 	if ((r = guest_path_check(cfg, "ContainerRootPath", req->root_path, 0, &root, e)) < 0 ||
-	    (r = storage_unmount_and_remove(root.path, e)) < 0)
+	    (r = storage_unmount_and_remove(&root, e)) < 0)
 		return error_prefix(e, "remove layers at %s", req->root_path ? req->root_path : "");
 	return 0;
 }

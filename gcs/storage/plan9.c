@@ -3,6 +3,7 @@
 #include "storage/plan9.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
@@ -65,6 +66,7 @@ int storage_plan9_mount(const struct storage_config *cfg, const struct plan9_mou
 {
 	uint32_t port = req->port ? (uint32_t)req->port : PLAN9_DEFAULT_PORT;
 	char data[PLAN9_DATA_MAX];
+	struct guest_hold h = GUEST_HOLD_INIT;
 	_cleanup_close_ int fd = -1;
 	struct guest_path gp;
 	bool created = false;
@@ -78,7 +80,7 @@ int storage_plan9_mount(const struct storage_config *cfg, const struct plan9_mou
 	if ((r = guest_path_check(cfg, "MountPath", req->mount_path, 0, &gp, e)) < 0 ||
 	    (r = plan9_mount_data(data, sizeof(data), 0, req->share_name, req->read_only, e)) < 0)
 		goto fail;
-	if ((r = guest_path_mkdirs(&gp, 0700, &created, e)) < 0)
+	if ((r = guest_path_hold_dir(&gp, true, 0700, &created, &h, e)) < 0)
 		goto fail;
 	if ((fd = dial(cfg, port, e)) < 0) {
 		r = fd;
@@ -87,12 +89,15 @@ int storage_plan9_mount(const struct storage_config *cfg, const struct plan9_mou
 	if ((r = plan9_mount_data(data, sizeof(data), fd, req->share_name, req->read_only, e)) < 0)
 		goto undo_dir;
 	/* The kernel takes its own reference to fd; ours closes on return. */
-	r = storage_mount(gp.path, gp.path, "9p", req->read_only ? MS_RDONLY : 0, data, e);
-	if (r == 0)
+	r = storage_mount_held(gp.path, &h, gp.path, "9p", req->read_only ? MS_RDONLY : 0, data, e);
+	if (r == 0) {
+		guest_hold_release(&h);
 		return 0;
+	}
 undo_dir:
 	if (created)
-		rmdir(gp.path);
+		unlinkat(h.parent_fd, h.name, AT_REMOVEDIR);
+	guest_hold_release(&h);
 fail:
 	return error_prefix(e, "Plan 9 share \"%s\"", req->share_name ? req->share_name : "");
 }
@@ -104,7 +109,7 @@ int storage_plan9_unmount(const struct storage_config *cfg, const struct plan9_m
 	int r;
 
 	if ((r = guest_path_check(cfg, "MountPath", req->mount_path, 0, &gp, e)) < 0 ||
-	    (r = storage_unmount_and_remove(gp.path, e)) < 0)
+	    (r = storage_unmount_and_remove(&gp, e)) < 0)
 		return error_prefix(e, "Plan 9 share \"%s\"",
 				    req->share_name ? req->share_name : "");
 	return 0;

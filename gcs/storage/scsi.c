@@ -2,6 +2,7 @@
 #include "storage/storage.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -83,47 +84,52 @@ static int mount_disk(const struct scsi_mount_req *req, const struct guest_path 
 	const char *data = !req->read_only	    ? NULL
 			   : type == STORAGE_FS_XFS ? "norecovery"
 						    : "noload";
+	struct guest_hold h = GUEST_HOLD_INIT;
 	bool created;
 	int r;
 
-	if ((r = guest_path_mkdirs(gp, 0700, &created, e)) < 0)
+	if ((r = guest_path_hold_dir(gp, true, 0700, &created, &h, e)) < 0)
 		return r;
-	r = storage_mount(dev, gp->path, storage_fs_name(type), flags, data, e);
+	r = storage_mount_held(dev, &h, gp->path, storage_fs_name(type), flags, data, e);
 	if (r < 0)
 		goto undo_dir;
-	r = storage_apply_propagation(gp->path, req->options, req->n_options, e);
+	r = storage_apply_propagation(h.top, req->options, req->n_options, e);
 	if (r == 0 && req->ensure_filesystem && !req->read_only && type == STORAGE_FS_EXT4)
-		r = ext4_grow(gp->path, dev, NULL, e);
+		r = ext4_grow(h.top, dev, NULL, e);
 	if (r == 0)
-		return 0;
-	umount2(gp->path, UMOUNT_NOFOLLOW);
+		goto out;
+	umount2(h.top, UMOUNT_NOFOLLOW);
 undo_dir:
 	if (created)
-		rmdir(gp->path);
+		unlinkat(h.parent_fd, h.name, AT_REMOVEDIR);
+out:
+	guest_hold_release(&h);
 	return r;
 }
 
 /* BlockDev: MountPath becomes a symlink to the device node. */
 static int link_device(const struct guest_path *gp, const char *dev, struct error *e)
 {
-	struct guest_path parent;
+	struct guest_hold parent = GUEST_HOLD_INIT;
 	char old[PATH_MAX];
-	bool created;
 	ssize_t n;
 	int r;
 
-	if ((r = guest_path_parent(gp, &parent, e)) < 0 ||
-	    (r = guest_path_mkdirs(&parent, 0700, &created, e)) < 0)
+	if ((r = guest_path_hold_parent(gp, true, &parent, e)) < 0)
 		return r;
-	if (symlink(dev, gp->path) == 0)
-		return 0;
-	if (errno != EEXIST)
-		return error_errno(e, errno, "symlink %s -> %s", gp->path, dev);
-	n = readlink(gp->path, old, sizeof(old) - 1);
-	if (n >= 0 && (size_t)n == strlen(dev) && memcmp(old, dev, (size_t)n) == 0)
-		return 0;
-	return error_set(e, ERR_FAIL, EEXIST, "symlink %s -> %s: %s already exists", gp->path, dev,
-			 gp->path);
+	if (symlinkat(dev, parent.parent_fd, parent.name) == 0)
+		goto out;
+	if (errno != EEXIST) {
+		r = error_errno(e, errno, "symlink %s -> %s", gp->path, dev);
+		goto out;
+	}
+	n = readlinkat(parent.parent_fd, parent.name, old, sizeof(old) - 1);
+	if (n < 0 || (size_t)n != strlen(dev) || memcmp(old, dev, (size_t)n) != 0)
+		r = error_set(e, ERR_FAIL, EEXIST, "symlink %s -> %s: %s already exists", gp->path,
+			      dev, gp->path);
+out:
+	guest_hold_release(&parent);
+	return r;
 }
 
 int storage_scsi_mount(const struct storage_config *cfg, const struct scsi_mount_req *req,
@@ -155,17 +161,24 @@ int storage_scsi_mount(const struct storage_config *cfg, const struct scsi_mount
 	return 0;
 }
 
-static int unlink_device_link(const char *path, struct error *e)
+static int unlink_device_link(const struct guest_path *gp, struct error *e)
 {
+	struct guest_hold parent = GUEST_HOLD_INIT;
 	struct stat st;
+	int r = guest_path_hold_parent(gp, false, &parent, e);
 
-	if (lstat(path, &st) < 0)
-		return errno == ENOENT ? 0 : error_errno(e, errno, "stat %s", path);
-	if (!S_ISLNK(st.st_mode))
-		return error_set(e, ERR_FAIL, EINVAL, "%s is not a block device symlink", path);
-	if (unlink(path) < 0 && errno != ENOENT)
-		return error_errno(e, errno, "remove %s", path);
-	return 0;
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return r;
+	if (fstatat(parent.parent_fd, parent.name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		r = errno == ENOENT ? 0 : error_errno(e, errno, "stat %s", gp->path);
+	else if (!S_ISLNK(st.st_mode))
+		r = error_set(e, ERR_FAIL, EINVAL, "%s is not a block device symlink", gp->path);
+	else if (unlinkat(parent.parent_fd, parent.name, 0) < 0 && errno != ENOENT)
+		r = error_errno(e, errno, "remove %s", gp->path);
+	guest_hold_release(&parent);
+	return r;
 }
 
 int storage_scsi_unmount(const struct storage_config *cfg, const struct scsi_mount_req *req,
@@ -179,8 +192,7 @@ int storage_scsi_unmount(const struct storage_config *cfg, const struct scsi_mou
 		return 0;
 	if ((r = guest_path_check(cfg, "MountPath", req->mount_path, flags, &gp, e)) < 0)
 		return error_prefix(e, ADDR_FMT, ADDR(req));
-	r = req->block_dev ? unlink_device_link(gp.path, e)
-			   : storage_unmount_and_remove(gp.path, e);
+	r = req->block_dev ? unlink_device_link(&gp, e) : storage_unmount_and_remove(&gp, e);
 	if (r < 0)
 		return error_prefix(e, ADDR_FMT, ADDR(req));
 	return 0;

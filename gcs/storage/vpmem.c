@@ -3,6 +3,7 @@
 #include "storage/vpmem.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <sys/mount.h>
@@ -71,6 +72,7 @@ static void remove_mapping(const struct storage_config *cfg, const struct vpmem_
 int storage_vpmem_mount(const struct storage_config *cfg, const struct vpmem_mount_req *req,
 			struct error *e)
 {
+	struct guest_hold h = GUEST_HOLD_INIT;
 	struct guest_path gp;
 	char dev[PATH_MAX];
 	bool created = false;
@@ -80,17 +82,20 @@ int storage_vpmem_mount(const struct storage_config *cfg, const struct vpmem_mou
 		goto fail;
 	if ((r = source_device(cfg, req, dev, sizeof(dev), e)) < 0)
 		goto fail;
-	if ((r = guest_path_mkdirs(&gp, 0700, &created, e)) < 0)
+	if ((r = guest_path_hold_dir(&gp, true, 0700, &created, &h, e)) < 0)
 		goto undo_device;
 	/* Layers are shared and immutable: never replay a journal. */
-	if ((r = storage_mount(dev, gp.path, "ext4", MS_RDONLY, "noload", e)) < 0)
-		goto undo_dir;
-	return 0;
-undo_dir:
+	r = storage_mount_held(dev, &h, gp.path, "ext4", MS_RDONLY, "noload", e);
+	if (r == 0)
+		goto out;
 	if (created)
-		rmdir(gp.path);
+		unlinkat(h.parent_fd, h.name, AT_REMOVEDIR);
 undo_device:
 	remove_mapping(cfg, req);
+out:
+	guest_hold_release(&h);
+	if (r == 0)
+		return 0;
 fail:
 	return error_prefix(e, "VPMem device %u", req->device_number);
 }
@@ -103,7 +108,7 @@ int storage_vpmem_unmount(const struct storage_config *cfg, const struct vpmem_m
 	int r;
 
 	if ((r = guest_path_check(cfg, "MountPath", req->mount_path, 0, &gp, e)) < 0 ||
-	    (r = storage_unmount_and_remove(gp.path, e)) < 0)
+	    (r = storage_unmount_and_remove(&gp, e)) < 0)
 		return error_prefix(e, "VPMem device %u", req->device_number);
 	if (!req->has_mapping)
 		return 0;

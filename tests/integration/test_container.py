@@ -728,6 +728,10 @@ def test_sandbox_volumes_are_made_and_shared_between_workloads(host):
            "options": ["rbind", "rw"]}
     w1 = workload(host, "w1", sh("echo from-w1 >/vol/f; echo t >/tmp/t/g"), ps.pid, [vol, tmp])
     w1.must_create()
+    # runc got binds of the checked sources (issue 18 item 2); they are gone
+    # from the gcs's namespace once runc has mounted, and the volume stays.
+    with open("/proc/self/mountinfo") as f:
+        assert os.path.join(w1.bundle, "sources") not in f.read()
     out, _, _ = run_to_end(host, w1)
     made = os.path.join(sb.bundle, "sandboxMounts", "volumes", "shared")
     assert os.stat(made).st_mode & 0o777 == 0o777
@@ -736,6 +740,7 @@ def test_sandbox_volumes_are_made_and_shared_between_workloads(host):
     out, _, _ = run_to_end(host, w2)
     assert out == b"from-w1\nt\n"
     assert w1.delete().result == 0 and w2.delete().result == 0
+    assert os.path.exists(os.path.join(made, "f"))  # deleting a workload kept the volume
     stop_sandbox(host, sb, ps)
 
 

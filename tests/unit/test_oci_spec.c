@@ -136,6 +136,19 @@ static int prepare(struct json_object *spec, struct oci_prepare_opts *o, struct 
 	return rc < 0 ? rc : oci_spec_prepare(spec, o, p, e);
 }
 
+/* A sandbox mount source is handed to runc as a bind, in the container's
+ * bundle, of what the walk reached: it must show `want`. */
+static void check_bound_source(const char *source, const char *bundle, const char *want)
+{
+	struct stat a, b;
+
+	if (strncmp(source, bundle, strlen(bundle)) != 0 ||
+	    strncmp(source + strlen(bundle), "/sources/", 9) != 0)
+		unit_fail(__FILE__, __LINE__, "source %s is not bound in %s", source, bundle);
+	CHECK(stat(source, &a) == 0 && stat(want, &b) == 0);
+	CHECK(a.st_ino == b.st_ino && a.st_dev == b.st_dev);
+}
+
 #define ROOTFS_SPEC(extra)                                                                         \
 	"{\"ociVersion\":\"1.0.2\",\"process\":{\"terminal\":false,\"user\":{\"uid\":0,"           \
 	"\"gid\":0},\"args\":[\"sh\"],\"cwd\":\"/\"},\"root\":{\"path\":\"%s/rootfs\"},"           \
@@ -493,6 +506,8 @@ TEST(workload_uses_sandbox_files_and_rewrites_mounts)
 	char want[512], f[256], sbroot[256], text[2048];
 	struct stat st;
 
+	if (geteuid() != 0)
+		SKIP("needs root (bind mounts)");
 	setup();
 	/* The sandbox first: it writes the files and makes the pod dirs. */
 	s = spec_with(ROOTFS_SPEC(",\"hostname\":\"pod1\",\"annotations\":{"
@@ -525,15 +540,21 @@ TEST(workload_uses_sandbox_files_and_rewrites_mounts)
 		 "\"options\":[\"bind\"]}",
 		 tmp);
 	CHECK_STREQ(mount_of(s, "/etc/hosts"), want);
+	path(f, sizeof(f), "w1");
 	snprintf(want, sizeof(want), "%s/sb/sandboxMounts/vol/a", tmp);
-	CHECK_STREQ(get_str(s, "/mounts/0/source"), want);
+	check_bound_source(get_str(s, "/mounts/0/source"), f, want);
 	/* Made for runc, as the reference makes it: 0777, missing parents too. */
 	CHECK(stat(want, &st) == 0 && S_ISDIR(st.st_mode));
 	CHECK_EQ(st.st_mode & 0777, 0777);
 	snprintf(want, sizeof(want), "%s/sb/sandboxTmpfsMounts/t1", tmp);
-	CHECK_STREQ(get_str(s, "/mounts/1/source"), want);
+	check_bound_source(get_str(s, "/mounts/1/source"), f, want);
 	CHECK(stat(want, &st) == 0 && S_ISDIR(st.st_mode));
 	CHECK_EQ(st.st_mode & 0777, 0777);
+	CHECK_EQ(p.n_bound, 2);
+	oci_prepared_release(&p);
+	CHECK_EQ(p.n_bound, 0);
+	path(f, sizeof(f), "w1/sources");
+	CHECK(access(f, F_OK) < 0); /* unbound and removed */
 	snprintf(want, sizeof(want), "%s/rootfs/etc", tmp);
 	CHECK_STREQ(get_str(s, "/mounts/2/source"), want);
 	CHECK_STREQ(get_str(s, "/mounts/3/source"), "/run/x");
@@ -590,6 +611,8 @@ TEST(sandbox_mount_sources_never_follow_planted_symlinks)
 	struct json_object *s;
 	struct error e;
 
+	if (geteuid() != 0)
+		SKIP("needs root (bind mounts)");
 	setup();
 	mkdirs("outside");
 	mkdirs("sb/sandboxMounts");
@@ -628,6 +651,92 @@ TEST(sandbox_mount_sources_never_follow_planted_symlinks)
 	o = opts("w10", "w10");
 	o.sandbox_root = sbroot;
 	CHECK_OK(prepare(s, &o, &p, &e));
+	path(f, sizeof(f), "w10");
+	path(link, sizeof(link), "sb/sandboxMounts/file");
+	check_bound_source(get_str(s, "/mounts/0/source"), f, link);
+	oci_prepared_release(&p);
+	json_object_put(s);
+}
+
+/* A workload swaps a volume directory for a symlink after the gcs checked
+ * it (issue 18, item 2): the source runc gets still shows the checked
+ * directory, and release takes the bind away again. */
+TEST(sandbox_mount_sources_survive_a_swap_until_runc_mounts)
+{
+	char text[1024], sbroot[256], vol[256], moved[256], outside[256], want[512];
+	char source[PATH_MAX], bundle[256];
+	struct oci_prepare_opts o;
+	struct oci_prepared p;
+	struct json_object *s;
+	struct stat before, after, out;
+	struct error e;
+
+	if (geteuid() != 0)
+		SKIP("needs root (bind mounts)");
+	setup();
+	mkdirs("outside");
+	mkdirs("sb/sandboxMounts/vol/a");
+	path(sbroot, sizeof(sbroot), "sb");
+	path(vol, sizeof(vol), "sb/sandboxMounts/vol");
+	path(moved, sizeof(moved), "sb/sandboxMounts/vol.old");
+	path(outside, sizeof(outside), "outside");
+	path(bundle, sizeof(bundle), "w11");
+	snprintf(want, sizeof(want), "%s/a", vol);
+	CHECK(stat(want, &before) == 0);
+	snprintf(text, sizeof(text),
+		 "{\"root\":{\"path\":\"%s/rootfs\"}," WORKLOAD_ANN
+		 ",\"mounts\":[{\"destination\":\"/d\",\"type\":\"bind\",\"source\":"
+		 "\"sandbox://vol/a\"}]}",
+		 tmp);
+	s = parse(text);
+	o = opts("w11", "w11");
+	o.sandbox_root = sbroot;
+	CHECK_OK(prepare(s, &o, &p, &e));
+	snprintf(source, sizeof(source), "%s", get_str(s, "/mounts/0/source"));
+	CHECK(rename(vol, moved) == 0);
+	CHECK(symlink(outside, vol) == 0);
+	mkdirs("outside/a");
+	CHECK(stat(source, &after) == 0);
+	CHECK(stat(want, &out) == 0); /* the path itself now leads outside */
+	CHECK(after.st_ino == before.st_ino && after.st_dev == before.st_dev);
+	CHECK(out.st_ino != before.st_ino);
+	CHECK_EQ(p.n_bound, 1);
+	oci_prepared_release(&p);
+	CHECK(access(source, F_OK) < 0);
+	snprintf(want, sizeof(want), "%s/a", moved);
+	CHECK(access(want, F_OK) == 0); /* the volume itself is untouched */
+	json_object_put(s);
+}
+
+/* Nothing stays bound when prepare fails after a source was bound. */
+TEST(a_failed_prepare_binds_nothing)
+{
+	char text[1024], sbroot[256], f[256];
+	struct oci_prepare_opts o;
+	struct oci_prepared p;
+	struct json_object *s;
+	struct error e;
+
+	if (geteuid() != 0)
+		SKIP("needs root (bind mounts)");
+	setup();
+	mkdirs("sb/sandboxMounts");
+	path(sbroot, sizeof(sbroot), "sb");
+	/* The sandbox mount is bound, then the unknown user fails the prepare. */
+	snprintf(text, sizeof(text),
+		 "{\"process\":{\"user\":{\"username\":\"nobody-here\"}},\"root\":{\"path\":"
+		 "\"%s/rootfs\"}," WORKLOAD_ANN
+		 ",\"mounts\":[{\"destination\":\"/d\",\"type\":\"bind\",\"source\":"
+		 "\"sandbox://vol\"}]}",
+		 tmp);
+	s = parse(text);
+	o = opts("w12", "w12");
+	o.sandbox_root = sbroot;
+	CHECK(prepare(s, &o, &p, &e) < 0);
+	CHECK_EQ(p.n_bound, 0);
+	CHECK(p.bound == NULL);
+	path(f, sizeof(f), "w12/sources");
+	CHECK(access(f, F_OK) < 0);
 	json_object_put(s);
 }
 

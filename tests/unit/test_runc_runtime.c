@@ -202,11 +202,15 @@ static int create(struct ctr *c, struct error *e)
 	int p[2], rc_create;
 
 	c->out = -1;
-	if (c->prep.terminal)
-		return runc_create(&rc, c->id, c->bundle, NULL, true, &c->proc, e);
+	if (c->prep.terminal) {
+		rc_create = runc_create(&rc, c->id, c->bundle, NULL, true, &c->proc, e);
+		oci_prepared_release(&c->prep);
+		return rc_create;
+	}
 	CHECK_EQ(pipe2(p, O_CLOEXEC), 0);
 	const int stdio[3] = {-1, p[1], p[1]};
 	rc_create = runc_create(&rc, c->id, c->bundle, stdio, false, &c->proc, e);
+	oci_prepared_release(&c->prep); /* as the gcs does once runc has mounted */
 	close(p[1]);
 	c->out = p[0];
 	return rc_create;

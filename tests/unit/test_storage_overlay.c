@@ -168,15 +168,23 @@ TEST(overlay_single_read_only_layer)
 
 TEST(overlay_failure_removes_what_it_created)
 {
-	char layer[PATH_MAX], missing[PATH_MAX], root[PATH_MAX], scratch[PATH_MAX], path[PATH_MAX];
-	const char *paths[2] = {missing, layer};
-	struct overlay_mount_req req = {.layers = paths, .n_layers = 2};
+	enum {
+		N = 300
+	};
+	char layer[PATH_MAX], root[PATH_MAX], scratch[PATH_MAX], path[PATH_MAX];
+	const char *paths[N];
+	struct overlay_mount_req req = {.layers = paths, .n_layers = N};
 	struct error e;
 
-	fx_init(true);
+	fx_init(false);
+	/* More layers than one mount's options carry: refused after the gcs
+	 * made the root and the scratch directories. */
+	for (int i = 0; i < N; i++) {
+		fx_fmt(path, "%s/layers/p%d", fx.run, i);
+		fx_mkdirs(path);
+		paths[i] = strdup(path);
+	}
 	fx_fmt(layer, "%s/layers/p0", fx.run);
-	fx_mkdirs(layer);
-	fx_fmt(missing, "%s/layers/p1", fx.run); /* never mounted */
 	fx_fmt(root, "%s/gcs/c/bad/rootfs", fx.run);
 	fx_fmt(scratch, "%s/gcs/c/bad/scratch/bad", fx.run);
 	fx_mkdirs(scratch);
@@ -184,13 +192,39 @@ TEST(overlay_failure_removes_what_it_created)
 	req.scratch_path = scratch;
 	CHECK(storage_overlay_mount(&fx.cfg, &req, &e) < 0);
 	CHECK_CONTAINS(e.msg, "combine layers at");
-	CHECK_CONTAINS(e.msg, "overlay");
+	CHECK_CONTAINS(e.msg, "overlay options exceed");
 	CHECK(!fx_exists(root));
 	fx_fmt(path, "%s/upper", scratch);
 	CHECK(!fx_exists(path));
 	fx_fmt(path, "%s/work", scratch);
 	CHECK(!fx_exists(path));
 	CHECK(fx_exists(scratch)); /* it was there before: kept */
+	CHECK(fx_exists(layer));
+	for (int i = 0; i < N; i++)
+		free((char *)paths[i]);
+}
+
+/* A layer that is not there fails before anything is made. */
+TEST(overlay_missing_layer_makes_nothing)
+{
+	char layer[PATH_MAX], missing[PATH_MAX], root[PATH_MAX], scratch[PATH_MAX], path[PATH_MAX];
+	const char *paths[2] = {missing, layer};
+	struct overlay_mount_req req = {.layers = paths, .n_layers = 2};
+	struct error e;
+
+	fx_init(false);
+	fx_fmt(layer, "%s/layers/p0", fx.run);
+	fx_mkdirs(layer);
+	fx_fmt(missing, "%s/layers/p1", fx.run); /* never mounted */
+	fx_fmt(root, "%s/gcs/c/bad/rootfs", fx.run);
+	fx_fmt(scratch, "%s/gcs/c/bad/scratch", fx.run);
+	req.root_path = root;
+	req.scratch_path = scratch;
+	CHECK(storage_overlay_mount(&fx.cfg, &req, &e) < 0);
+	CHECK_CONTAINS(e.msg, missing);
+	CHECK(!fx_exists(root));
+	fx_fmt(path, "%s/upper", scratch);
+	CHECK(!fx_exists(path));
 }
 
 TEST(overlay_refuses_escaping_layers_and_scratch)

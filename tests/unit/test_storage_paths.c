@@ -98,6 +98,7 @@ TEST(path_refuses_symlink_escape)
 
 TEST(path_mkdirs_does_not_follow_a_planted_symlink)
 {
+	struct guest_hold h = GUEST_HOLD_INIT;
 	struct guest_path gp;
 	struct error e;
 	char in[PATH_MAX], link[PATH_MAX], outside[PATH_MAX];
@@ -111,13 +112,16 @@ TEST(path_mkdirs_does_not_follow_a_planted_symlink)
 	fx_mkdirs(outside);
 	fx_fmt(link, "%s/a", fx.run);
 	CHECK(symlink(outside, link) == 0);
-	CHECK(guest_path_mkdirs(&gp, 0700, &created, &e) < 0);
+	CHECK(guest_path_hold_dir(&gp, true, 0700, &created, &h, &e) < 0);
+	CHECK_EQ(h.fd, -1);
+	CHECK_EQ(h.parent_fd, -1);
 	fx_fmt(in, "%s/b", outside);
 	CHECK(!fx_exists(in));
 }
 
 TEST(path_mkdirs_reports_what_it_created)
 {
+	struct guest_hold h = GUEST_HOLD_INIT;
 	struct guest_path gp;
 	struct error e;
 	struct stat st;
@@ -127,12 +131,19 @@ TEST(path_mkdirs_reports_what_it_created)
 	fx_init(false);
 	fx_fmt(in, "%s/x/y", fx.run);
 	CHECK_STORAGE(check(in, 0, &gp, &e), &e);
-	CHECK_STORAGE(guest_path_mkdirs(&gp, 0700, &created, &e), &e);
+	CHECK_STORAGE(guest_path_hold_dir(&gp, true, 0700, &created, &h, &e), &e);
 	CHECK(created);
 	CHECK(stat(in, &st) == 0 && S_ISDIR(st.st_mode));
 	CHECK_EQ(st.st_mode & 0777, 0700);
-	CHECK_STORAGE(guest_path_mkdirs(&gp, 0700, &created, &e), &e);
+	guest_hold_release(&h);
+	CHECK_STORAGE(guest_path_hold_dir(&gp, true, 0700, &created, &h, &e), &e);
 	CHECK(!created);
+	guest_hold_release(&h);
+	/* Without make, a missing directory is an error and nothing is made. */
+	fx_fmt(in, "%s/x/z", fx.run);
+	CHECK_STORAGE(check(in, 0, &gp, &e), &e);
+	CHECK_EQ(guest_path_hold_dir(&gp, false, 0, NULL, &h, &e), -ENOENT);
+	CHECK(!fx_exists(in));
 }
 
 TEST(remove_tree_never_follows_symlinks)
@@ -162,6 +173,7 @@ TEST(remove_tree_never_follows_symlinks)
 TEST(remove_refuses_a_tree_with_a_mount_below)
 {
 	char top[PATH_MAX], below[PATH_MAX], file[PATH_MAX];
+	struct guest_path gp;
 	struct error e;
 
 	fx_init(true);
@@ -171,16 +183,40 @@ TEST(remove_refuses_a_tree_with_a_mount_below)
 	CHECK(mount("tmpfs", below, "tmpfs", 0, "size=1m") == 0);
 	fx_fmt(file, "%s/keep", below);
 	fx_write(file, "x");
-	CHECK_EQ(storage_unmount_and_remove(top, &e), -EBUSY);
+	CHECK_STORAGE(check(top, 0, &gp, &e), &e);
+	CHECK_EQ(storage_unmount_and_remove(&gp, &e), -EBUSY);
 	CHECK_CONTAINS(e.msg, "still mounted below");
 	CHECK(fx_exists(file)); /* nothing inside the other mount was touched */
 	CHECK_EQ(storage_remove_tree(top, &e), -EBUSY);
 	CHECK(fx_exists(file));
 }
 
+/* A bind of the same filesystem has the same st_dev: its mount id stops the
+ * removal before it deletes the bound directory's files. */
+TEST(remove_refuses_a_bind_mount_of_the_same_filesystem)
+{
+	char top[PATH_MAX], below[PATH_MAX], keep[PATH_MAX], file[PATH_MAX];
+	struct error e;
+
+	fx_init(true);
+	fx_fmt(keep, "%s/keep", fx.dir);
+	fx_mkdirs(keep);
+	fx_fmt(file, "%s/precious", keep);
+	fx_write(file, "x");
+	fx_fmt(top, "%s/b1", fx.run);
+	fx_fmt(below, "%s/b1/bound", fx.run);
+	fx_mkdirs(below);
+	CHECK(mount(keep, below, NULL, MS_BIND, NULL) == 0);
+	CHECK_EQ(storage_remove_tree(top, &e), -EBUSY);
+	CHECK_CONTAINS(e.msg, "mounted there");
+	CHECK(fx_exists(file));
+	CHECK(umount2(below, 0) == 0);
+}
+
 TEST(unmount_peels_stacked_mounts)
 {
 	char mp[PATH_MAX];
+	struct guest_path gp;
 	struct error e;
 
 	fx_init(true);
@@ -188,9 +224,76 @@ TEST(unmount_peels_stacked_mounts)
 	fx_mkdirs(mp);
 	for (int i = 0; i < 3; i++)
 		CHECK(mount("tmpfs", mp, "tmpfs", 0, "size=1m") == 0);
-	CHECK_STORAGE(storage_unmount_and_remove(mp, &e), &e);
+	CHECK_STORAGE(check(mp, 0, &gp, &e), &e);
+	CHECK_STORAGE(storage_unmount_and_remove(&gp, &e), &e);
 	CHECK(!fx_mountinfo(mp, NULL, NULL, NULL));
 	CHECK(!fx_exists(mp));
+}
+
+/* A directory swapped for a symlink after the check (issue 18, item 3):
+ * the mount still lands on the directory the walk held, not on the link's
+ * target. */
+TEST(mount_lands_on_the_checked_directory_after_a_swap)
+{
+	struct guest_hold h = GUEST_HOLD_INIT;
+	char in[PATH_MAX], dir[PATH_MAX], moved[PATH_MAX], outside[PATH_MAX];
+	struct guest_path gp;
+	struct error e;
+	bool created;
+
+	fx_init(true);
+	fx_fmt(in, "%s/upper/m0", fx.run);
+	fx_fmt(dir, "%s/upper", fx.run);
+	fx_fmt(moved, "%s/upper.old", fx.run);
+	fx_fmt(outside, "%s/outside", fx.dir);
+	fx_mkdirs(outside);
+	fx_fmt(in, "%s/m0", outside);
+	fx_mkdirs(in);
+	fx_fmt(in, "%s/upper/m0", fx.run);
+	CHECK_STORAGE(check(in, 0, &gp, &e), &e);
+	CHECK_STORAGE(guest_path_hold_dir(&gp, true, 0700, &created, &h, &e), &e);
+	/* The swap: what a writer below the root can do between check and mount. */
+	CHECK(rename(dir, moved) == 0);
+	CHECK(symlink(outside, dir) == 0);
+	CHECK_STORAGE(storage_mount_held("tmpfs", &h, gp.path, "tmpfs", 0, "size=1m", &e), &e);
+	fx_fmt(in, "%s/m0", outside);
+	CHECK(!fx_mountinfo(in, NULL, NULL, NULL));
+	fx_fmt(in, "%s/m0", moved);
+	CHECK(fx_mountinfo(in, NULL, NULL, NULL));
+	/* top still reaches the mount, through the held parent. */
+	CHECK(umount2(h.top, UMOUNT_NOFOLLOW) == 0);
+	CHECK(!fx_mountinfo(in, NULL, NULL, NULL));
+	guest_hold_release(&h);
+}
+
+/* Remove of a mount whose parent was swapped for a symlink: the walk stops
+ * at the link, so the mount and files it points at are left alone. */
+TEST(remove_through_a_swapped_parent_touches_nothing_outside)
+{
+	char in[PATH_MAX], dir[PATH_MAX], outside[PATH_MAX], file[PATH_MAX];
+	struct guest_path gp;
+	struct error e;
+
+	fx_init(true);
+	fx_fmt(dir, "%s/a", fx.run);
+	fx_fmt(in, "%s/a/m0", fx.run);
+	fx_mkdirs(in);
+	fx_fmt(outside, "%s/outside/m0", fx.dir);
+	fx_mkdirs(outside);
+	CHECK(mount("tmpfs", outside, "tmpfs", 0, "size=1m") == 0);
+	fx_fmt(file, "%s/precious", outside);
+	fx_write(file, "keep");
+	CHECK_STORAGE(check(in, 0, &gp, &e), &e);
+	CHECK(rmdir(in) == 0 && rmdir(dir) == 0);
+	fx_fmt(outside, "%s/outside", fx.dir);
+	CHECK(symlink(outside, dir) == 0);
+	/* O_NOFOLLOW|O_DIRECTORY on a link: ENOTDIR (or ELOOP). */
+	CHECK(storage_unmount_and_remove(&gp, &e) < 0);
+	CHECK(e.errnum == ENOTDIR || e.errnum == ELOOP);
+	CHECK_CONTAINS(e.msg, "not followed");
+	CHECK(fx_exists(file));
+	fx_fmt(outside, "%s/outside/m0", fx.dir);
+	CHECK(fx_mountinfo(outside, NULL, NULL, NULL));
 }
 
 /* Every Add refuses an escaping path before touching anything. */
