@@ -12,6 +12,7 @@
  * into the bundle stay: the bundle is the host's (its scratch disk in the
  * VM). */
 #include "containers/container.h"
+#include "containers/sandbox_mounts.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -128,6 +129,10 @@ static void undo(struct create_job *j)
 		log_fields(LOG_WARN, LOG_FIELDS(LOG_STR("cid", j->id)),
 			   "create failed, and its pod cgroup stays: %s", e.msg);
 	j->pod_created = false;
+	if (j->prep.sandbox_mounts && sandbox_mounts_teardown(j->bundle, &e) < 0)
+		log_fields(LOG_WARN, LOG_FIELDS(LOG_STR("cid", j->id)),
+			   "create failed, and its pod volumes stay mounted: %s", e.msg);
+	j->prep.sandbox_mounts = false;
 }
 
 /* Worker thread. */

@@ -6,7 +6,8 @@
  * notification waits for the kill's result, so that it names the right
  * type even when the init dies before runc returns.
  *
- * Delete: `runc delete`, the pod cgroup of a sandbox, the scratch and bundle
+ * Delete: `runc delete`, the pod cgroup of a sandbox and the mounts of its
+ * volumes (sandbox_mounts.h), the scratch and bundle
  * directories (and the pod directory of the V2 shim's layout when it is left
  * empty); the id is forgotten whatever failed, and the first error is
  * returned (runc's first). Unlike the reference, a container whose started
@@ -15,6 +16,7 @@
  * init that was never started is killed by `runc delete`, as runc does for a
  * created container. */
 #include "containers/container.h"
+#include "containers/sandbox_mounts.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -100,7 +102,8 @@ struct delete_job {
 	char id[OCI_ID_MAX];
 	char bundle[PATH_MAX];
 	char scratch[PATH_MAX];
-	bool pod; /* a sandbox with a pod cgroup */
+	bool pod;     /* a sandbox with a pod cgroup */
+	bool sandbox; /* its pod volumes are mounted in the bundle */
 	const struct cgroup_config *cg;
 };
 
@@ -142,6 +145,10 @@ static int delete_run(void *data, struct error *err)
 	keep_first(&rc, err, r, &e);
 	if (j->pod) {
 		r = cgroup_pod_remove(j->cg, j->id, &e);
+		keep_first(&rc, err, r, &e);
+	}
+	if (j->sandbox) {
+		r = sandbox_mounts_teardown(j->bundle, &e);
 		keep_first(&rc, err, r, &e);
 	}
 	if (j->scratch[0]) {
@@ -192,6 +199,7 @@ int container_delete(struct gcs *g, const char *id, const struct op_done *done, 
 	j->done = *done;
 	j->cg = c->cg;
 	j->pod = c->kind == OCI_SANDBOX && c->parent == PARENT_PODS;
+	j->sandbox = c->prep.sandbox_mounts;
 	snprintf(j->id, sizeof(j->id), "%s", c->id);
 	snprintf(j->bundle, sizeof(j->bundle), "%s", c->bundle);
 	snprintf(j->scratch, sizeof(j->scratch), "%s", c->scratch);

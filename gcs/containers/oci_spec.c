@@ -13,7 +13,11 @@
 
 #include "cleanup.h"
 #include "core/json_file.h"
+#include "core/log.h"
 #include "core/dir_beneath.h"
+#include "containers/devices.h"
+#include "containers/sandbox_mounts.h"
+#include "containers/spec_json.h"
 #include "containers/user_lookup.h"
 
 #define SANDBOX_PREFIX "sandbox://"
@@ -21,77 +25,6 @@
 #define HUGEPAGES_PREFIX "hugepages://"
 #define UVM_PREFIX "uvm://"
 #define BLOCKDEV_PREFIX "blockdev://"
-
-#define SANDBOX_MOUNTS_DIR "sandboxMounts"
-#define SANDBOX_TMPFS_DIR "sandboxTmpfsMounts"
-
-/* ---- json-c helpers ------------------------------------------------------ */
-
-/* The member `key` of o if it has type t, else NULL. */
-static struct json_object *member(struct json_object *o, const char *key, enum json_type t)
-{
-	struct json_object *v;
-
-	if (!o || !json_object_is_type(o, json_type_object) ||
-	    !json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, t))
-		return NULL;
-	return v;
-}
-
-static const char *member_str(struct json_object *o, const char *key)
-{
-	struct json_object *v = member(o, key, json_type_string);
-
-	return v ? json_object_get_string(v) : NULL;
-}
-
-static bool member_bool(struct json_object *o, const char *key)
-{
-	struct json_object *v = member(o, key, json_type_boolean);
-
-	return v && json_object_get_boolean(v);
-}
-
-/* The member `key` of type t, created empty when absent or null. A member of
- * another type is ERR_INVALID_ARG: the spec is malformed. */
-static struct json_object *member_ensure(struct json_object *o, const char *key, enum json_type t,
-					 struct error *e)
-{
-	struct json_object *v;
-
-	if (json_object_object_get_ex(o, key, &v) && v && !json_object_is_type(v, json_type_null)) {
-		if (json_object_is_type(v, t))
-			return v;
-		error_set(e, ERR_INVALID_ARG, EINVAL, "spec: \"%s\" has the wrong type", key);
-		return NULL;
-	}
-	v = t == json_type_array ? json_object_new_array() : json_object_new_object();
-	if (!v || json_object_object_add(o, key, v) < 0) {
-		json_object_put(v);
-		error_set(e, ERR_FAIL, ENOMEM, "spec: out of memory");
-		return NULL;
-	}
-	return v;
-}
-
-static int set_member(struct json_object *o, const char *key, struct json_object *v,
-		      struct error *e)
-{
-	if (!v || json_object_object_add(o, key, v) < 0) {
-		json_object_put(v);
-		return error_set(e, ERR_FAIL, ENOMEM, "spec: out of memory");
-	}
-	return 0;
-}
-
-static int array_push(struct json_object *a, struct json_object *v, struct error *e)
-{
-	if (!v || json_object_array_add(a, v) < 0) {
-		json_object_put(v);
-		return error_set(e, ERR_FAIL, ENOMEM, "spec: out of memory");
-	}
-	return 0;
-}
 
 /* ---- files --------------------------------------------------------------- */
 
@@ -245,7 +178,7 @@ static int keys_canonical(struct json_object *o, const char *where, int depth, s
 
 bool oci_process_terminal(struct json_object *process)
 {
-	return member_bool(process, "terminal");
+	return spec_member_bool(process, "terminal");
 }
 
 /* process.terminal, when present, is a boolean: runc and the gcs must not
@@ -280,9 +213,9 @@ static bool id_valid(const char *id)
 int oci_spec_classify(struct json_object *spec, const char *id, struct oci_class *out,
 		      struct error *e)
 {
-	struct json_object *ann = member(spec, "annotations", json_type_object);
-	const char *type = member_str(ann, OCI_ANN_CONTAINER_TYPE);
-	const char *sbid = member_str(ann, OCI_ANN_SANDBOX_ID);
+	struct json_object *ann = spec_member(spec, "annotations", json_type_object);
+	const char *type = spec_member_str(ann, OCI_ANN_CONTAINER_TYPE);
+	const char *sbid = spec_member_str(ann, OCI_ANN_SANDBOX_ID);
 
 	memset(out, 0, sizeof(*out));
 	if (!json_object_is_type(spec, json_type_object))
@@ -442,7 +375,8 @@ static bool mount_present(struct json_object *mounts, const char *dest)
 
 	path_clean(dest, b, sizeof(b));
 	for (size_t i = 0; i < n; i++) {
-		const char *d = member_str(json_object_array_get_idx(mounts, i), "destination");
+		const char *d =
+			spec_member_str(json_object_array_get_idx(mounts, i), "destination");
 
 		if (!d)
 			continue;
@@ -472,14 +406,14 @@ static int mount_add(struct json_object *mounts, const char *dest, const char *t
 
 	if (!m)
 		return error_set(e, ERR_FAIL, ENOMEM, "spec: out of memory");
-	if (set_member(m, "destination", json_object_new_string(dest), e) < 0 ||
-	    set_member(m, "type", json_object_new_string(type), e) < 0 ||
-	    set_member(m, "source", json_object_new_string(src), e) < 0 ||
-	    set_member(m, "options", string_array(opts, nopts), e) < 0) {
+	if (spec_set_member(m, "destination", json_object_new_string(dest), e) < 0 ||
+	    spec_set_member(m, "type", json_object_new_string(type), e) < 0 ||
+	    spec_set_member(m, "source", json_object_new_string(src), e) < 0 ||
+	    spec_set_member(m, "options", string_array(opts, nopts), e) < 0) {
 		json_object_put(m);
 		return -ENOMEM;
 	}
-	return array_push(mounts, m, e);
+	return spec_array_push(mounts, m, e);
 }
 
 /* /etc/hostname, /etc/hosts, /etc/resolv.conf (§6.1). */
@@ -503,7 +437,7 @@ static int etc_mounts(struct json_object *spec, struct json_object *mounts,
 		      const struct oci_prepare_opts *o, const char *hostname, struct error *e)
 {
 	const char *root = o->cls.kind == OCI_WORKLOAD ? o->sandbox_root : o->bundle;
-	bool ro = member_bool(member(spec, "root", json_type_object), "readonly");
+	bool ro = spec_member_bool(spec_member(spec, "root", json_type_object), "readonly");
 	const char *opts[] = {"bind", "ro"};
 	char dest[64], src[PATH_MAX], content[4096];
 
@@ -563,8 +497,11 @@ void oci_prepared_release(struct oci_prepared *p)
 	char *slash;
 
 	for (size_t i = 0; i < p->n_bound; i++) {
-		/* Detached: runc's mounts are copies in the container's namespace
-		 * and stay. Without the unmount, nothing may be removed. */
+		/* Private first: the bind of a shared volume is a peer of it, and
+		 * unmounting its copies of the volume's submounts would unmount
+		 * them in every peer (the volume, the containers). Then detached:
+		 * runc's mounts are copies in the container's namespace and stay. */
+		mount(NULL, p->bound[i], NULL, MS_PRIVATE | MS_REC, NULL);
 		if (umount2(p->bound[i], MNT_DETACH | UMOUNT_NOFOLLOW) == 0 &&
 		    rmdir(p->bound[i]) < 0 && errno == ENOTDIR)
 			unlink(p->bound[i]);
@@ -617,6 +554,51 @@ static int bind_held(int fd, const struct oci_prepare_opts *o, struct oci_prepar
 	return 0;
 }
 
+/* hugepages://<size>/<sub>: <sandbox>/hugepages/<size>/<sub>, a hugetlbfs
+ * mount with that page size made on first use (workloads only, as the
+ * reference), bound for runc like a volume. */
+static int hugepages_source(const char *src, const char *sbroot, const struct oci_prepare_opts *o,
+			    struct oci_prepared *p, char *out, size_t size, struct error *e)
+{
+	const char *rel = src + strlen(HUGEPAGES_PREFIX);
+	char base[PATH_MAX], page[16], parent_rel[PATH_MAX], *name;
+	_cleanup_close_ int parent = -1, dir = -1, top = -1;
+	size_t n = strcspn(rel, "/");
+	int rc;
+
+	if (o->cls.kind != OCI_WORKLOAD)
+		return error_set(e, ERR_INVALID_ARG, EINVAL,
+				 "mount source %s: hugepages mounts are for pod workloads", src);
+	if (n == 0 || n >= sizeof(page) || !rel[n] || !rel[n + 1 + strspn(rel + n + 1, "/")])
+		return error_set(e, ERR_INVALID_ARG, EINVAL,
+				 "mount source %s: expected hugepages://<page size>/<name>", src);
+	memcpy(page, rel, n);
+	page[n] = '\0';
+	if (!sandbox_page_size_valid(page))
+		return error_set(e, ERR_INVALID_ARG, EINVAL,
+				 "mount source %s: page size \"%s\" is not a size such as 2M", src,
+				 page);
+	snprintf(base, sizeof(base), "%s/%s", sbroot, SANDBOX_HUGEPAGES_DIR);
+	rc = join_under(base, rel, out, size, e);
+	if (rc < 0)
+		return rc;
+	/* The parent is held, so the mount point found below it stays the
+	 * one mounted on (a mount point cannot be renamed). */
+	snprintf(parent_rel, sizeof(parent_rel), "%s", rel);
+	for (n = strlen(parent_rel); n > 1 && parent_rel[n - 1] == '/'; n--)
+		parent_rel[n - 1] = '\0';
+	name = strrchr(parent_rel, '/'); /* there is one: <size>/<name> */
+	*name++ = '\0';
+	if ((parent = dir_open_beneath(base, parent_rel, 0777, 0, NULL, e)) < 0 ||
+	    (dir = dir_openat_beneath(parent, out, name, 0777, 0, NULL, e)) < 0 ||
+	    (rc = sandbox_hugetlbfs_mount(dir, page, out, e)) < 0)
+		return error_prefix(e, "mount source %s", src);
+	top = openat(parent, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (top < 0)
+		return error_errno(e, errno, "mount source %s: open %s", src, out);
+	return bind_held(top, o, p, out, size, e) < 0 ? error_prefix(e, "mount source %s", src) : 0;
+}
+
 /* The rewritten source of one mount, or "" when it stays as it is. */
 static int rewrite_source(const char *src, const struct oci_prepare_opts *o, struct oci_prepared *p,
 			  char *out, size_t size, struct error *e)
@@ -638,15 +620,15 @@ static int rewrite_source(const char *src, const struct oci_prepare_opts *o, str
 		snprintf(out, size, "%s", src);
 		return 0;
 	}
-	if (has_prefix(src, HUGEPAGES_PREFIX))
-		return error_set(e, ERR_NOT_IMPLEMENTED, ENOTSUP,
-				 "mount source %s: hugepages mounts are not supported", src);
-	if (!has_prefix(src, SANDBOX_PREFIX) && !has_prefix(src, SANDBOX_TMP_PREFIX))
+	if (!has_prefix(src, SANDBOX_PREFIX) && !has_prefix(src, SANDBOX_TMP_PREFIX) &&
+	    !has_prefix(src, HUGEPAGES_PREFIX))
 		return 0;
 	if (!pod)
 		return error_set(e, ERR_INVALID_ARG, EINVAL,
 				 "mount source %s needs a pod sandbox, %s is standalone", src,
 				 o->id);
+	if (has_prefix(src, HUGEPAGES_PREFIX))
+		return hugepages_source(src, sbroot, o, p, out, size, e);
 	if (has_prefix(src, SANDBOX_PREFIX)) {
 		rel = src + strlen(SANDBOX_PREFIX);
 		snprintf(base, sizeof(base), "%s/%s", sbroot, SANDBOX_MOUNTS_DIR);
@@ -667,13 +649,29 @@ static int rewrite_source(const char *src, const struct oci_prepare_opts *o, str
 	return 0;
 }
 
+static bool mount_has_option(struct json_object *m, const char *opt)
+{
+	struct json_object *opts = spec_member(m, "options", json_type_array);
+
+	for (size_t i = 0; opts && i < json_object_array_length(opts); i++) {
+		struct json_object *o = json_object_array_get_idx(opts, i);
+
+		if (json_object_is_type(o, json_type_string) &&
+		    !strcmp(json_object_get_string(o), opt))
+			return true;
+	}
+	return false;
+}
+
 /* A "blockdev://" destination: the source device node is bind-mounted, so the
  * container's device cgroup must allow it. */
 static int blockdev_mount(struct json_object *spec, struct json_object *m, const char *dest,
 			  struct error *e)
 {
-	const char *src = member_str(m, "source");
+	const char *src = spec_member_str(m, "source");
 	struct json_object *lnx, *res, *devs, *rule;
+	/* A read-only mount gets read access only, as the reference gives. */
+	const char *access = mount_has_option(m, "ro") ? "r" : "rwm";
 	struct stat st;
 
 	if (!src || stat(src, &st) < 0)
@@ -683,23 +681,23 @@ static int blockdev_mount(struct json_object *spec, struct json_object *m, const
 	if (!S_ISBLK(st.st_mode))
 		return error_set(e, ERR_INVALID_ARG, ENOTBLK,
 				 "block device mount %s: %s is not a block device", dest, src);
-	if (!(lnx = member_ensure(spec, "linux", json_type_object, e)) ||
-	    !(res = member_ensure(lnx, "resources", json_type_object, e)) ||
-	    !(devs = member_ensure(res, "devices", json_type_array, e)))
+	if (!(lnx = spec_member_ensure(spec, "linux", json_type_object, e)) ||
+	    !(res = spec_member_ensure(lnx, "resources", json_type_object, e)) ||
+	    !(devs = spec_member_ensure(res, "devices", json_type_array, e)))
 		return -EINVAL;
 	rule = json_object_new_object();
-	if (!rule || set_member(rule, "allow", json_object_new_boolean(1), e) < 0 ||
-	    set_member(rule, "type", json_object_new_string("b"), e) < 0 ||
-	    set_member(rule, "major", json_object_new_int64(major(st.st_rdev)), e) < 0 ||
-	    set_member(rule, "minor", json_object_new_int64(minor(st.st_rdev)), e) < 0 ||
-	    set_member(rule, "access", json_object_new_string("rwm"), e) < 0) {
+	if (!rule || spec_set_member(rule, "allow", json_object_new_boolean(1), e) < 0 ||
+	    spec_set_member(rule, "type", json_object_new_string("b"), e) < 0 ||
+	    spec_set_member(rule, "major", json_object_new_int64(major(st.st_rdev)), e) < 0 ||
+	    spec_set_member(rule, "minor", json_object_new_int64(minor(st.st_rdev)), e) < 0 ||
+	    spec_set_member(rule, "access", json_object_new_string(access), e) < 0) {
 		json_object_put(rule);
 		return error_set(e, ERR_FAIL, ENOMEM, "spec: out of memory");
 	}
-	if (array_push(devs, rule, e) < 0)
+	if (spec_array_push(devs, rule, e) < 0)
 		return -ENOMEM;
-	return set_member(m, "destination", json_object_new_string(dest + strlen(BLOCKDEV_PREFIX)),
-			  e);
+	return spec_set_member(m, "destination",
+			       json_object_new_string(dest + strlen(BLOCKDEV_PREFIX)), e);
 }
 
 static int rewrite_mounts(struct json_object *spec, struct json_object *mounts,
@@ -710,7 +708,8 @@ static int rewrite_mounts(struct json_object *spec, struct json_object *mounts,
 
 	for (size_t i = 0; i < n; i++) {
 		struct json_object *m = json_object_array_get_idx(mounts, i);
-		const char *s = member_str(m, "source"), *d = member_str(m, "destination");
+		const char *s = spec_member_str(m, "source"),
+			   *d = spec_member_str(m, "destination");
 		int rc;
 
 		if (d && has_prefix(d, BLOCKDEV_PREFIX)) {
@@ -723,7 +722,7 @@ static int rewrite_mounts(struct json_object *spec, struct json_object *mounts,
 		rc = rewrite_source(s, o, p, src, sizeof(src), e);
 		if (rc < 0)
 			return rc;
-		if (src[0] && set_member(m, "source", json_object_new_string(src), e) < 0)
+		if (src[0] && spec_set_member(m, "source", json_object_new_string(src), e) < 0)
 			return -ENOMEM;
 	}
 	return 0;
@@ -755,7 +754,7 @@ static int shm_size(struct json_object *mounts, const char *val, struct error *e
 	snprintf(size_opt, sizeof(size_opt), "size=%" PRIu64 "k", kb);
 	for (size_t i = 0; i < n; i++) {
 		struct json_object *m = json_object_array_get_idx(mounts, i);
-		const char *d = member_str(m, "destination");
+		const char *d = spec_member_str(m, "destination");
 		char c[PATH_MAX];
 
 		if (!d)
@@ -763,9 +762,9 @@ static int shm_size(struct json_object *mounts, const char *val, struct error *e
 		path_clean(d, c, sizeof(c));
 		if (strcmp(c, "/dev/shm") != 0)
 			continue;
-		if (set_member(m, "type", json_object_new_string("tmpfs"), e) < 0 ||
-		    set_member(m, "source", json_object_new_string("shm"), e) < 0 ||
-		    set_member(m, "options", string_array(opts, ARRAY_SIZE(opts)), e) < 0)
+		if (spec_set_member(m, "type", json_object_new_string("tmpfs"), e) < 0 ||
+		    spec_set_member(m, "source", json_object_new_string("shm"), e) < 0 ||
+		    spec_set_member(m, "options", string_array(opts, ARRAY_SIZE(opts)), e) < 0)
 			return -ENOMEM;
 		return 0;
 	}
@@ -786,35 +785,35 @@ static int rlimit_core(struct json_object *process, const char *val, struct erro
 	if (!semi || !parse_u64(buf, &soft) || !parse_u64(semi, &hard) || soft > hard)
 		return error_set(e, ERR_INVALID_ARG, EINVAL, "invalid %s \"%s\" (want soft;hard)",
 				 OCI_ANN_RLIMIT_CORE, val);
-	rl = member_ensure(process, "rlimits", json_type_array, e);
+	rl = spec_member_ensure(process, "rlimits", json_type_array, e);
 	if (!rl)
 		return -EINVAL;
 	n = json_object_array_length(rl);
 	for (size_t i = 0; i < n && !entry; i++) {
-		const char *t = member_str(json_object_array_get_idx(rl, i), "type");
+		const char *t = spec_member_str(json_object_array_get_idx(rl, i), "type");
 
 		if (t && !strcmp(t, "RLIMIT_CORE"))
 			entry = json_object_array_get_idx(rl, i);
 	}
 	if (!entry) {
 		entry = json_object_new_object();
-		if (set_member(entry, "type", json_object_new_string("RLIMIT_CORE"), e) < 0 ||
-		    array_push(rl, entry, e) < 0)
+		if (spec_set_member(entry, "type", json_object_new_string("RLIMIT_CORE"), e) < 0 ||
+		    spec_array_push(rl, entry, e) < 0)
 			return -ENOMEM;
 	}
-	if (set_member(entry, "hard", json_object_new_uint64(hard), e) < 0 ||
-	    set_member(entry, "soft", json_object_new_uint64(soft), e) < 0)
+	if (spec_set_member(entry, "hard", json_object_new_uint64(hard), e) < 0 ||
+	    spec_set_member(entry, "soft", json_object_new_uint64(soft), e) < 0)
 		return -ENOMEM;
 	return 0;
 }
 
 static void drop_namespace(struct json_object *spec, const char *type)
 {
-	struct json_object *ns =
-		member(member(spec, "linux", json_type_object), "namespaces", json_type_array);
+	struct json_object *ns = spec_member(spec_member(spec, "linux", json_type_object),
+					     "namespaces", json_type_array);
 
 	for (size_t i = 0; ns && i < json_object_array_length(ns); i++) {
-		const char *t = member_str(json_object_array_get_idx(ns, i), "type");
+		const char *t = spec_member_str(json_object_array_get_idx(ns, i), "type");
 
 		if (t && !strcmp(t, type)) {
 			json_object_array_del_idx(ns, i, 1);
@@ -825,12 +824,12 @@ static void drop_namespace(struct json_object *spec, const char *type)
 
 static bool new_namespace(struct json_object *spec, const char *type)
 {
-	struct json_object *ns =
-		member(member(spec, "linux", json_type_object), "namespaces", json_type_array);
+	struct json_object *ns = spec_member(spec_member(spec, "linux", json_type_object),
+					     "namespaces", json_type_array);
 
 	for (size_t i = 0; ns && i < json_object_array_length(ns); i++) {
 		struct json_object *n = json_object_array_get_idx(ns, i);
-		const char *t = member_str(n, "type"), *p = member_str(n, "path");
+		const char *t = spec_member_str(n, "type"), *p = spec_member_str(n, "path");
 
 		if (t && !strcmp(t, type) && (!p || !*p))
 			return true;
@@ -841,20 +840,37 @@ static bool new_namespace(struct json_object *spec, const char *type)
 static int apply_annotations(struct json_object *spec, struct json_object *process,
 			     struct json_object *mounts, struct error *e)
 {
-	struct json_object *ann = member(spec, "annotations", json_type_object);
+	struct json_object *ann = spec_member(spec, "annotations", json_type_object);
 	const char *v;
 	int rc;
 
-	v = member_str(ann, OCI_ANN_SHM_SIZE_KB);
+	v = spec_member_str(ann, OCI_ANN_SHM_SIZE_KB);
 	if (v && (rc = shm_size(mounts, v, e)) < 0)
 		return rc;
-	v = member_str(ann, OCI_ANN_RLIMIT_CORE);
+	v = spec_member_str(ann, OCI_ANN_RLIMIT_CORE);
 	if (v && (rc = rlimit_core(process, v, e)) < 0)
 		return rc;
-	v = member_str(ann, OCI_ANN_HOST_NETWORK);
+	v = spec_member_str(ann, OCI_ANN_HOST_NETWORK);
 	if (v && !strcmp(v, "true"))
 		drop_namespace(spec, "network");
 	return 0;
+}
+
+/* ---- devices ------------------------------------------------------------- */
+
+/* The privileged annotation and linux.devices of a workload (devices.h). */
+static int workload_devices(struct json_object *spec, const struct oci_prepare_opts *o,
+			    struct error *e)
+{
+	struct json_object *ann = spec_member(spec, "annotations", json_type_object);
+	const char *v = spec_member_str(ann, OCI_ANN_PRIVILEGED);
+	bool valid = true, privileged = v && oci_privileged_value(v, &valid);
+
+	if (!valid)
+		log_fields(LOG_WARN, LOG_FIELDS(LOG_STR("cid", o->id), LOG_STR("value", v)),
+			   "annotation %s is not a boolean: the container is not privileged",
+			   OCI_ANN_PRIVILEGED);
+	return oci_devices_apply(spec, privileged, o->dev_root ? o->dev_root : "/dev", e);
 }
 
 /* ---- user ---------------------------------------------------------------- */
@@ -874,8 +890,8 @@ static bool array_has_int(struct json_object *a, int64_t v)
  * user's groups are added to any the host listed). */
 static int resolve_user(struct json_object *process, const char *rootfs, struct error *e)
 {
-	struct json_object *user = member(process, "user", json_type_object), *add;
-	const char *name = member_str(user, "username");
+	struct json_object *user = spec_member(process, "user", json_type_object), *add;
+	const char *name = spec_member_str(user, "username");
 	struct user_ids ids;
 	int rc;
 
@@ -884,21 +900,21 @@ static int resolve_user(struct json_object *process, const char *rootfs, struct 
 	rc = user_lookup(rootfs, name, &ids, e);
 	if (rc < 0)
 		return rc;
-	if (set_member(user, "uid", json_object_new_int64(ids.uid), e) < 0 ||
-	    set_member(user, "gid", json_object_new_int64(ids.gid), e) < 0) {
+	if (spec_set_member(user, "uid", json_object_new_int64(ids.uid), e) < 0 ||
+	    spec_set_member(user, "gid", json_object_new_int64(ids.gid), e) < 0) {
 		rc = -ENOMEM;
 		goto out;
 	}
 	if (ids.n_additional == 0)
 		goto out;
-	add = member_ensure(user, "additionalGids", json_type_array, e);
+	add = spec_member_ensure(user, "additionalGids", json_type_array, e);
 	if (!add) {
 		rc = -EINVAL;
 		goto out;
 	}
 	for (size_t i = 0; i < ids.n_additional && rc == 0; i++)
 		if (!array_has_int(add, ids.additional_gids[i]))
-			rc = array_push(add, json_object_new_int64(ids.additional_gids[i]), e);
+			rc = spec_array_push(add, json_object_new_int64(ids.additional_gids[i]), e);
 out:
 	user_ids_free(&ids);
 	return rc;
@@ -921,7 +937,7 @@ static void make_cwd(const char *rootfs, const char *cwd)
 static int root_path(struct json_object *spec, const char *bundle, struct oci_prepared *out,
 		     struct error *e)
 {
-	const char *p = member_str(member(spec, "root", json_type_object), "path");
+	const char *p = spec_member_str(spec_member(spec, "root", json_type_object), "path");
 	int n;
 
 	if (!p || !*p)
@@ -935,8 +951,9 @@ static int root_path(struct json_object *spec, const char *bundle, struct oci_pr
 
 static int take_windows(struct json_object *spec, struct oci_prepared *out)
 {
-	struct json_object *win = member(spec, "windows", json_type_object);
-	const char *ns = member_str(member(win, "network", json_type_object), "networkNamespace");
+	struct json_object *win = spec_member(spec, "windows", json_type_object);
+	const char *ns =
+		spec_member_str(spec_member(win, "network", json_type_object), "networkNamespace");
 
 	if (ns)
 		snprintf(out->network_namespace, sizeof(out->network_namespace), "%s", ns);
@@ -947,7 +964,7 @@ static int take_windows(struct json_object *spec, struct oci_prepared *out)
 static int choose_hostname(struct json_object *spec, const struct oci_prepare_opts *o, char *buf,
 			   size_t size, struct error *e)
 {
-	const char *h = member_str(spec, "hostname");
+	const char *h = spec_member_str(spec, "hostname");
 
 	if (o->cls.kind == OCI_WORKLOAD) {
 		if (h && *h)
@@ -985,23 +1002,7 @@ static int set_cgroups_path(struct json_object *lnx, const struct oci_prepare_op
 			     o->cgroup_parent, o->id);
 	if (n >= (int)sizeof(out->cgroups_path))
 		return error_set(e, ERR_INVALID_ARG, ENAMETOOLONG, "cgroups path too long");
-	return set_member(lnx, "cgroupsPath", json_object_new_string(out->cgroups_path), e);
-}
-
-static int sandbox_dirs(const char *bundle, struct error *e)
-{
-	static const char *const dirs[] = {SANDBOX_MOUNTS_DIR, SANDBOX_TMPFS_DIR, "logs"};
-	char p[PATH_MAX];
-
-	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
-		int rc;
-
-		snprintf(p, sizeof(p), "%s/%s", bundle, dirs[i]);
-		rc = mkdir_p(p, 0755);
-		if (rc < 0)
-			return error_errno(e, -rc, "create %s", p);
-	}
-	return 0;
+	return spec_set_member(lnx, "cgroupsPath", json_object_new_string(out->cgroups_path), e);
 }
 
 static int prepare_spec(struct json_object *spec, const struct oci_prepare_opts *o,
@@ -1016,7 +1017,7 @@ static int prepare_spec(struct json_object *spec, const struct oci_prepare_opts 
 	if (!json_object_is_type(spec, json_type_object))
 		return error_set(e, ERR_INVALID_ARG, EINVAL, "OCI spec is not an object");
 	if (keys_canonical(spec, "the spec", 0, e) < 0 ||
-	    check_terminal(member(spec, "process", json_type_object), e) < 0)
+	    check_terminal(spec_member(spec, "process", json_type_object), e) < 0)
 		return -EINVAL;
 	if (!id_valid(o->id))
 		return error_set(e, ERR_INVALID_ARG, EINVAL, "invalid container id \"%s\"",
@@ -1024,9 +1025,9 @@ static int prepare_spec(struct json_object *spec, const struct oci_prepare_opts 
 	if (o->cls.kind == OCI_WORKLOAD && (!o->sandbox_root || !*o->sandbox_root))
 		return error_set(e, ERR_NO_CONTAINER, ENOENT, "sandbox %s of %s not found",
 				 o->cls.sandbox_id, o->id);
-	if (!(process = member_ensure(spec, "process", json_type_object, e)) ||
-	    !(lnx = member_ensure(spec, "linux", json_type_object, e)) ||
-	    !(mounts = member_ensure(spec, "mounts", json_type_array, e)))
+	if (!(process = spec_member_ensure(spec, "process", json_type_object, e)) ||
+	    !(lnx = spec_member_ensure(spec, "linux", json_type_object, e)) ||
+	    !(mounts = spec_member_ensure(spec, "mounts", json_type_array, e)))
 		return -EINVAL;
 	if ((rc = root_path(spec, o->bundle, out, e)) < 0 || (rc = take_windows(spec, out)) < 0 ||
 	    (rc = choose_hostname(spec, o, hostname, sizeof(hostname), e)) < 0)
@@ -1034,21 +1035,26 @@ static int prepare_spec(struct json_object *spec, const struct oci_prepare_opts 
 	rc = mkdir_p(o->bundle, 0700);
 	if (rc < 0)
 		return error_errno(e, -rc, "create bundle %s", o->bundle);
-	if (o->cls.kind == OCI_SANDBOX && (rc = sandbox_dirs(o->bundle, e)) < 0)
-		return rc;
+	if (o->cls.kind == OCI_SANDBOX) {
+		if ((rc = sandbox_mounts_setup(o->bundle, e)) < 0)
+			return rc;
+		out->sandbox_mounts = true;
+	}
 	if ((rc = apply_annotations(spec, process, mounts, e)) < 0 ||
 	    (rc = etc_mounts(spec, mounts, o, hostname, e)) < 0 ||
 	    (rc = rewrite_mounts(spec, mounts, o, out, e)) < 0 ||
+	    (o->cls.kind == OCI_WORKLOAD && (rc = workload_devices(spec, o, e)) < 0) ||
 	    (rc = set_cgroups_path(lnx, o, out, e)) < 0 ||
 	    (rc = resolve_user(process, out->rootfs, e)) < 0)
 		return rc;
-	cwd = member_str(process, "cwd");
+	cwd = spec_member_str(process, "cwd");
 	if (cwd && *cwd && strcmp(cwd, "/") != 0)
 		make_cwd(out->rootfs, cwd);
-	out->terminal = member_bool(process, "terminal");
+	out->terminal = spec_member_bool(process, "terminal");
 	out->new_pid_ns = new_namespace(spec, "pid");
-	out->has_username = member_str(member(process, "user", json_type_object), "username") &&
-			    *member_str(member(process, "user", json_type_object), "username");
+	out->has_username =
+		spec_member_str(spec_member(process, "user", json_type_object), "username") &&
+		*spec_member_str(spec_member(process, "user", json_type_object), "username");
 	return 0;
 }
 
@@ -1059,8 +1065,14 @@ int oci_spec_prepare(struct json_object *spec, const struct oci_prepare_opts *o,
 
 	memset(out, 0, sizeof(out[0]));
 	rc = prepare_spec(spec, o, out, e);
-	if (rc < 0)
+	if (rc < 0) {
+		struct error ignored;
+
 		oci_prepared_release(out);
+		if (out->sandbox_mounts)
+			sandbox_mounts_teardown(o->bundle, &ignored);
+		out->sandbox_mounts = false;
+	}
 	return rc;
 }
 
@@ -1069,7 +1081,7 @@ int oci_spec_prepare(struct json_object *spec, const struct oci_prepare_opts *o,
 static bool rlimit_listed(struct json_object *rl, const char *type)
 {
 	for (size_t i = 0; i < json_object_array_length(rl); i++) {
-		const char *t = member_str(json_object_array_get_idx(rl, i), "type");
+		const char *t = spec_member_str(json_object_array_get_idx(rl, i), "type");
 
 		if (t && !strcmp(t, type))
 			return true;
@@ -1083,21 +1095,21 @@ static int copy_into(struct json_object *dst_array, struct json_object *src, str
 
 	if (json_object_deep_copy(src, &copy, NULL) < 0)
 		return error_set(e, ERR_FAIL, ENOMEM, "spec: out of memory");
-	return array_push(dst_array, copy, e);
+	return spec_array_push(dst_array, copy, e);
 }
 
 static int inherit_rlimits(struct json_object *process, struct json_object *cproc, struct error *e)
 {
-	struct json_object *crl = member(cproc, "rlimits", json_type_array), *rl;
+	struct json_object *crl = spec_member(cproc, "rlimits", json_type_array), *rl;
 
 	if (!crl || json_object_array_length(crl) == 0)
 		return 0;
-	rl = member_ensure(process, "rlimits", json_type_array, e);
+	rl = spec_member_ensure(process, "rlimits", json_type_array, e);
 	if (!rl)
 		return -EINVAL;
 	for (size_t i = 0; i < json_object_array_length(crl); i++) {
 		struct json_object *r = json_object_array_get_idx(crl, i);
-		const char *t = member_str(r, "type");
+		const char *t = spec_member_str(r, "type");
 		int rc;
 
 		if (!t || rlimit_listed(rl, t))
@@ -1112,10 +1124,11 @@ static int inherit_rlimits(struct json_object *process, struct json_object *cpro
 int oci_process_prepare(struct json_object *process, struct json_object *container_spec,
 			const char *rootfs, struct error *e)
 {
-	struct json_object *cproc = member(container_spec, "process", json_type_object);
-	struct json_object *cuser = member(cproc, "user", json_type_object), *copy = NULL;
-	const char *name = member_str(member(process, "user", json_type_object), "username");
-	const char *cname = member_str(cuser, "username");
+	struct json_object *cproc = spec_member(container_spec, "process", json_type_object);
+	struct json_object *cuser = spec_member(cproc, "user", json_type_object), *copy = NULL;
+	const char *name =
+		spec_member_str(spec_member(process, "user", json_type_object), "username");
+	const char *cname = spec_member_str(cuser, "username");
 	int rc;
 
 	if (!json_object_is_type(process, json_type_object))
@@ -1132,5 +1145,5 @@ int oci_process_prepare(struct json_object *process, struct json_object *contain
 	/* The container's user, already resolved at Create. */
 	if (json_object_deep_copy(cuser, &copy, NULL) < 0)
 		return error_set(e, ERR_FAIL, ENOMEM, "spec: out of memory");
-	return set_member(process, "user", copy, e);
+	return spec_set_member(process, "user", copy, e);
 }

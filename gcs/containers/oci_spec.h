@@ -58,6 +58,9 @@ struct oci_prepare_opts {
 	/* HEAD layout: sandbox and workloads live in <parent>/<sbid>/<id>;
 	 * false gives <parent>/<id> for every container (v0.11, opengcs). */
 	bool cgroup_per_pod;
+	/* The UVM's device nodes (privileged workloads, linux.devices);
+	 * NULL = "/dev". */
+	const char *dev_root;
 	/* Hostname used when the spec has none; NULL = gethostname(). */
 	const char *uvm_hostname;
 	struct net_dns dns;
@@ -80,6 +83,9 @@ struct oci_prepared {
 	 * checked. Undone by oci_prepared_release() once runc has mounted. */
 	char **bound;
 	size_t n_bound;
+	/* A sandbox: its shared directories are mounted (sandbox_mounts.h);
+	 * a failed Create or the Delete unmounts them. */
+	bool sandbox_mounts;
 };
 
 /* Prepares the spec of a Create in place (§6.1):
@@ -87,11 +93,14 @@ struct oci_prepared {
  * - standalone/sandbox: <bundle>/hostname, hosts, resolv.conf written and
  *   bind-mounted on /etc/... (read-only with a read-only rootfs) unless the
  *   spec mounts those paths already; workload: the sandbox's files mounted;
- * - sandbox: <bundle>/sandboxMounts, sandboxTmpfsMounts, logs created;
+ * - sandbox: <bundle>/sandboxMounts, sandboxTmpfsMounts, hugepages (rshared
+ *   mounts, see sandbox_mounts.h) and logs made;
  * - mount sources sandbox://X, sandbox-tmp://X (created 0777, bound: see
- *   `bound`), uvm://X (must exist) rewritten; blockdev:// destinations get a device cgroup rule;
- *   hugepages:// is ERR_NOT_IMPLEMENTED (it needs a hugetlbfs mount);
+ *   `bound`), hugepages://<size>/<sub> (a hugetlbfs mount, workloads only),
+ *   uvm://X (must exist) rewritten; blockdev:// destinations get a device
+ *   cgroup rule (read-only mounts: "r");
  * - annotations: shm size, core rlimit, host network;
+ * - workload: privileged annotation / linux.devices (devices.h);
  * - linux.cgroupsPath set; process.user.username resolved in the rootfs;
  * - process.cwd created inside the rootfs (best effort, as runc needs it).
  * Fills *out. The caller writes the result with json_file_write(). */

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,19 +106,18 @@ static void unescape(char *s)
 	*out = '\0';
 }
 
-/* A mount point strictly below path, from /proc/self/mountinfo (field 5).
- * Without /proc the st_dev check in remove_tree still guards. */
-static int find_mount_below(const char *path, char *found, size_t size)
+/* Calls fn with every mount point of /proc/self/mountinfo (field 5,
+ * unescaped) until it returns non-zero, which is returned. 0 without /proc. */
+static int each_mount_point(int (*fn)(const char *mp, void *ctx), void *ctx)
 {
 	FILE *f = fopen("/proc/self/mountinfo", "re");
-	size_t len = strlen(path);
 	char *line = NULL;
 	size_t cap = 0;
-	int hit = 0;
+	int r = 0;
 
 	if (!f)
 		return 0;
-	while (!hit && getline(&line, &cap, f) > 0) {
+	while (!r && getline(&line, &cap, f) > 0) {
 		char *mp = line;
 
 		for (int field = 0; field < 4 && mp; field++) {
@@ -129,14 +129,73 @@ static int find_mount_below(const char *path, char *found, size_t size)
 			continue;
 		mp[strcspn(mp, " ")] = '\0';
 		unescape(mp);
-		if (strncmp(mp, path, len) == 0 && mp[len] == '/') {
-			snprintf(found, size, "%s", mp);
-			hit = 1;
-		}
+		r = fn(mp, ctx);
 	}
 	free(line);
 	fclose(f);
-	return hit;
+	return r;
+}
+
+static bool is_below(const char *mp, const char *path)
+{
+	size_t len = strlen(path);
+
+	return strncmp(mp, path, len) == 0 && mp[len] == '/';
+}
+
+struct below_ctx {
+	const char *path;
+	char *found;
+	size_t size;
+};
+
+static int note_below(const char *mp, void *data)
+{
+	struct below_ctx *c = data;
+
+	if (!is_below(mp, c->path))
+		return 0;
+	snprintf(c->found, c->size, "%s", mp);
+	return 1;
+}
+
+/* A mount point strictly below path. Without /proc the st_dev and mount id
+ * checks in remove_tree still guard. */
+static int find_mount_below(const char *path, char *found, size_t size)
+{
+	struct below_ctx c = {path, found, size};
+
+	return each_mount_point(note_below, &c);
+}
+
+struct deepest_ctx {
+	const char *path;
+	char found[PATH_MAX];
+};
+
+static int note_deepest(const char *mp, void *data)
+{
+	struct deepest_ctx *c = data;
+
+	if ((strcmp(mp, c->path) == 0 || is_below(mp, c->path)) && strlen(mp) >= strlen(c->found))
+		snprintf(c->found, sizeof(c->found), "%s", mp);
+	return 0;
+}
+
+int storage_unmount_tree(const char *path, struct error *e)
+{
+	/* Deepest first, one at a time: mountinfo changes with each unmount. */
+	for (int i = 0; i < STORAGE_UNMOUNT_TREE_MAX; i++) {
+		struct deepest_ctx c = {.path = path};
+
+		each_mount_point(note_deepest, &c);
+		if (!c.found[0])
+			return 0;
+		if (umount2(c.found, MNT_DETACH | UMOUNT_NOFOLLOW) < 0)
+			return error_errno(e, errno, "unmount %s", c.found);
+	}
+	return error_set(e, ERR_FAIL, EBUSY, "unmount below %s: more than %d mounts", path,
+			 STORAGE_UNMOUNT_TREE_MAX);
 }
 
 struct remove_ctx {

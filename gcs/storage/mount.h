@@ -29,6 +29,12 @@ int storage_apply_propagation(const char *target, const char *const *options, si
 #define STORAGE_UNMOUNT_MAX 5
 int storage_unmount_all(const char *path, struct error *e);
 
+/* Lazily unmounts every mount at or below path, deepest first (a tree of
+ * mounts the gcs owns, such as a pod's shared volumes). Nothing mounted:
+ * success. */
+#define STORAGE_UNMOUNT_TREE_MAX 4096
+int storage_unmount_tree(const char *path, struct error *e);
+
 /* rm -rf that never follows symlinks and never descends into another
  * mounted filesystem (that is an error: EBUSY). Missing path: success. */
 int storage_remove_tree(const char *path, struct error *e);

@@ -744,6 +744,108 @@ def test_sandbox_volumes_are_made_and_shared_between_workloads(host):
     stop_sandbox(host, sb, ps)
 
 
+def mounts_below(path):
+    with open("/proc/self/mountinfo") as f:
+        return [line.split()[4] for line in f
+                if line.split()[4] == path or line.split()[4].startswith(path + "/")]
+
+
+def privileged(w):
+    """What containerd sends for a privileged CRI container, as far as the
+    guest is concerned: every capability, no seccomp, the annotation."""
+    caps = ["CAP_SYS_ADMIN", "CAP_MKNOD", "CAP_DAC_OVERRIDE", "CAP_SETUID", "CAP_SETGID",
+            "CAP_CHOWN", "CAP_FOWNER", "CAP_KILL"]
+    w.spec["process"]["capabilities"] = {k: caps for k in ("bounding", "effective", "permitted")}
+    w.spec["process"]["noNewPrivileges"] = False
+    w.spec["annotations"]["io.microsoft.virtualmachine.lcow.privileged"] = "true"
+    w.spec["linux"].pop("maskedPaths", None)
+    w.spec["linux"].pop("readonlyPaths", None)
+    w.spec["mounts"] = [m for m in w.spec["mounts"] if m["destination"] != "/sys"]
+    return w
+
+
+def test_bidirectional_volume_mount_reaches_the_other_workload(host):
+    # Kubernetes mountPropagation: Bidirectional (containerd: the mount gets
+    # "rshared" and the rootfs rshared propagation) needs the pod volume on
+    # a shared mount (the reference: sandboxMounts made rshared). A mount
+    # one workload makes inside it appears in the UVM and in a second
+    # workload (HostToContainer: rslave); the sandbox's Delete unmounts it.
+    sb, ps = start_sandbox(host)
+    volumes = os.path.join(sb.bundle, "sandboxMounts")
+    assert volumes in mounts_below(volumes)
+    w1 = privileged(workload(
+        host, "w1", sh("mkdir -p /shared/m && mount -t tmpfs none /shared/m && "
+                       "echo across > /shared/m/f"), ps.pid,
+        [{"destination": "/shared", "type": "bind", "source": "sandbox://bidir",
+          "options": ["rbind", "rshared"]}]))
+    w1.spec["linux"]["rootfsPropagation"] = "rshared"
+    w1.must_create()
+    run_to_end(host, w1)
+    inner = os.path.join(volumes, "bidir", "m")
+    assert inner in mounts_below(volumes), mounts_below(volumes)
+    w2 = workload(host, "w2", sh("cat /shared/m/f"), ps.pid,
+                  [{"destination": "/shared", "type": "bind", "source": "sandbox://bidir",
+                    "options": ["rbind", "rslave"]}])
+    w2.must_create()
+    assert inner in mounts_below(volumes)  # releasing w2's source unmounted nothing
+    out, _, _ = run_to_end(host, w2)
+    assert out == b"across\n"
+    assert w1.delete().result == 0 and w2.delete().result == 0
+    stop_sandbox(host, sb, ps)
+    assert mounts_below(sb.bundle) == []
+    assert not os.path.exists(sb.bundle)
+
+
+def test_privileged_workload_sees_uvm_devices_and_listed_devices_are_resolved(host):
+    sb, ps = start_sandbox(host)
+    # /dev is the container's own tmpfs: a device node there exists only
+    # because the gcs listed it (the host's /dev/loop-control, say).
+    node = next((d for d in ("/dev/loop-control", "/dev/fuse", "/dev/net/tun")
+                 if os.path.exists(d)), None)
+    if node is None:
+        stop_sandbox(host, sb, ps)
+        pytest.skip("no /dev/loop-control, /dev/fuse or /dev/net/tun on this machine")
+    st = os.stat(node)
+    w1 = privileged(workload(host, "w1", sh(f"ls -ln {node}"), ps.pid))
+    w1.must_create()
+    out, _, _ = run_to_end(host, w1)
+    assert f"{os.major(st.st_rdev)}, {os.minor(st.st_rdev)}".encode() in out, out
+    # Not privileged: the listed node, with the UVM's numbers (the host's
+    # are wrong on purpose), readable through its device rule.
+    w2 = workload(host, "w2", sh("ls -ln /dev/null && head -c 3 /dev/zero | wc -c"), ps.pid)
+    w2.spec["linux"]["devices"] = [{"path": "/dev/null", "type": "b", "major": 9, "minor": 9}]
+    w2.must_create()
+    out, _, _ = run_to_end(host, w2)
+    assert b"1,   3" in out or b"1, 3" in out, out
+    # A path the UVM has no device at: a clear error, nothing created.
+    w3 = workload(host, "w3", ["/bin/true"], ps.pid)
+    w3.spec["linux"]["devices"] = [{"path": "/dev/lcow-nonesuch", "type": "c", "major": 1,
+                                    "minor": 1}]
+    reply = w3.create()
+    assert reply.result != 0
+    assert "/dev/lcow-nonesuch: no such device in the UVM" in reply.error, reply.error
+    assert "w3" not in host.env.runc_containers()
+    assert w1.delete().result == 0 and w2.delete().result == 0
+    stop_sandbox(host, sb, ps)
+
+
+def test_hugepages_volume_is_a_hugetlbfs_mount(host):
+    sb, ps = start_sandbox(host)
+    w = workload(host, "w1", sh("grep ' /hp ' /proc/mounts"), ps.pid,
+                 [{"destination": "/hp", "type": "bind", "source": "hugepages://2M/hp1",
+                   "options": ["rbind", "rw"]}])
+    reply = w.create()
+    if reply.result != 0 and "hugetlbfs" in reply.error:
+        stop_sandbox(host, sb, ps)
+        pytest.skip(f"no 2M hugetlbfs here: {reply.error}")
+    assert reply.result == 0, reply.error
+    out, _, _ = run_to_end(host, w)
+    assert b"hugetlbfs" in out and b"pagesize=2M" in out, out
+    assert w.delete().result == 0
+    stop_sandbox(host, sb, ps)
+    assert mounts_below(sb.bundle) == []
+
+
 def test_a_symlink_planted_in_a_sandbox_volume_is_not_followed(host):
     sb, ps = start_sandbox(host)
     outside = os.path.join(host.env.dir, "outside")

@@ -59,6 +59,13 @@ def make_rootfs(path):
     os.chmod(os.path.join(path, "tmp"), 0o1777)
 
 
+def mount_points_below(path):
+    """Mount points strictly below path, from /proc/self/mountinfo."""
+    with open("/proc/self/mountinfo") as f:
+        points = [line.split()[4].replace("\\040", " ") for line in f]
+    return [p for p in points if p.startswith(path.rstrip("/") + "/")]
+
+
 def oci_spec(rootfs, args, env=None, cwd="/", user=None, terminal=False, readonly=False,
              resources=None, annotations=None, hostname="lcowctr", console_size=None,
              rlimits=None, cgroups_path=""):
@@ -435,6 +442,11 @@ class ContainerEnv:
                 pass
         left = remove_cgroups(self.cgroup_prefix)
         self.leftovers += [f"cgroup {d} could not be removed" for d in left]
+        # Mounts left below the test's directory (a pod's volumes after a
+        # failed test) are detached first: rmtree must not reach through one.
+        for mp in sorted(mount_points_below(self.dir), key=len, reverse=True):
+            self.leftovers.append(f"mount {mp}")
+            subprocess.run(["umount", "-l", mp], stderr=subprocess.DEVNULL)
         shutil.rmtree(self.dir, ignore_errors=True)
         return self.leftovers
 

@@ -273,11 +273,4 @@ static inline bool fx_exists(const char *path)
 			unit_fail(__FILE__, __LINE__, "%s: %d: %s", #expr, _r, (e)->msg);          \
 	} while (0)
 
-#define CHECK_CONTAINS(s, sub)                                                                     \
-	do {                                                                                       \
-		const char *_s = (s), *_sub = (sub);                                               \
-		if (!strstr(_s, _sub))                                                             \
-			unit_fail(__FILE__, __LINE__, "\"%s\" does not contain \"%s\"", _s, _sub); \
-	} while (0)
-
 #endif

@@ -4,12 +4,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "cleanup.h"
 #include "containers/oci_spec.h"
+#include "containers/sandbox_mounts.h"
 
 static char tmp[64];
 
@@ -127,6 +130,8 @@ static struct oci_prepare_opts opts(const char *id, const char *bundle_rel)
 	next = (next + 1) % 4;
 	return o;
 }
+
+static char last_error[1024];
 
 static int prepare(struct json_object *spec, struct oci_prepare_opts *o, struct oci_prepared *p,
 		   struct error *e)
@@ -758,10 +763,17 @@ TEST(bad_mounts_and_workload_rules)
 	expect_prepare_error("{\"root\":{\"path\":\"%s/rootfs\"},\"mounts\":[{\"destination\":"
 			     "\"/d\",\"source\":\"uvm:///no/such/lcow/path\"}]}",
 			     "c8", NULL, ERR_INVALID_ARG, "/no/such/lcow/path");
+	expect_prepare_error(
+		"{\"root\":{\"path\":\"%s/rootfs\"}," WORKLOAD_ANN
+		",\"mounts\":[{\"destination\":\"/h\",\"source\":\"hugepages://2M\"}]}",
+		"w6", "sb", ERR_INVALID_ARG, "expected hugepages://<page size>/<name>");
 	expect_prepare_error("{\"root\":{\"path\":\"%s/rootfs\"}," WORKLOAD_ANN
-			     ",\"mounts\":[{\"destination\":\"/h\",\"source\":\"hugepages://2M/"
-			     "x\"}]}",
-			     "w6", "sb", ERR_NOT_IMPLEMENTED, "hugepages");
+			     ",\"mounts\":[{\"destination\":\"/h\",\"source\":\"hugepages://2M,"
+			     "uid=0/x\"}]}",
+			     "w6", "sb", ERR_INVALID_ARG, "is not a size such as 2M");
+	expect_prepare_error("{\"root\":{\"path\":\"%s/rootfs\"},\"mounts\":[{\"destination\":"
+			     "\"/h\",\"source\":\"hugepages://2M/x\"}]}",
+			     "c6", NULL, ERR_INVALID_ARG, "needs a pod sandbox");
 	expect_prepare_error("{\"process\":{},\"mounts\":[]}", "c9", NULL, ERR_INVALID_ARG,
 			     "root.path");
 	expect_prepare_error("{\"root\":{\"path\":\"%s/rootfs\"},\"mounts\":{}}", "c10", NULL,
@@ -867,6 +879,232 @@ TEST(blockdev_destination_gets_device_rule)
 	expect_prepare_error("{\"root\":{\"path\":\"%s/rootfs\"},\"mounts\":[{\"destination\":"
 			     "\"blockdev:///x\",\"source\":\"/dev/null\"}]}",
 			     "c15", NULL, ERR_INVALID_ARG, "not a block device");
+	/* Read-only: read access only. */
+	snprintf(text, sizeof(text),
+		 "{\"root\":{\"path\":\"%%s/rootfs\"},\"mounts\":[{\"destination\":\"blockdev:///"
+		 "dev/xvda\",\"type\":\"bind\",\"source\":\"%s\",\"options\":[\"bind\",\"ro\"]}]}",
+		 dev);
+	s = spec_with(text);
+	o = opts("c16", "b16");
+	CHECK_OK(prepare(s, &o, &p, &e));
+	snprintf(want, sizeof(want),
+		 "[{\"allow\":true,\"type\":\"b\",\"major\":%u,\"minor\":%u,\"access\":\"r\"}]",
+		 major(st.st_rdev), minor(st.st_rdev));
+	CHECK_STREQ(json(json_object_object_get(
+			    json_object_object_get(json_object_object_get(s, "linux"), "resources"),
+			    "devices")),
+		    want);
+	json_object_put(s);
+}
+
+/* ---- pod volumes, hugepages, devices (issue 13 items 2, 3, 5) ----------- */
+
+/* The mountinfo line of the mount at mp (the last one: the top), or NULL. */
+static const char *mountinfo_of(const char *mp)
+{
+	static char found[1024];
+	char line[1024], point[512];
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+
+	found[0] = '\0';
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%*s %*s %*s %*s %511s", point) == 1 && !strcmp(point, mp))
+			snprintf(found, sizeof(found), "%s", line);
+	if (f)
+		fclose(f);
+	return found[0] ? found : NULL;
+}
+
+static void prepare_sandbox(const char *id, struct oci_prepared *p)
+{
+	struct oci_prepare_opts o = opts(id, id);
+	struct json_object *s;
+	struct error e;
+	char text[512];
+
+	snprintf(text, sizeof(text),
+		 "{\"root\":{\"path\":\"%%s/rootfs\"},\"annotations\":{"
+		 "\"io.kubernetes.cri.container-type\":\"sandbox\","
+		 "\"io.kubernetes.cri.sandbox-id\":\"%s\"}}",
+		 id);
+	s = spec_with(text);
+	CHECK_OK(prepare(s, &o, p, &e));
+	json_object_put(s);
+}
+
+TEST(sandbox_volumes_are_rshared_mounts_and_go_with_the_sandbox)
+{
+	static const char *const dirs[] = {"sandboxMounts", "sandboxTmpfsMounts", "hugepages"};
+	char dir[512], inner[512], sb[256];
+	struct oci_prepared p;
+	struct error e;
+	const char *line;
+
+	if (geteuid() != 0)
+		SKIP("needs root (mounts)");
+	setup();
+	prepare_sandbox("sb", &p);
+	CHECK(p.sandbox_mounts);
+	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
+		snprintf(dir, sizeof(dir), "%s/sb/%s", tmp, dirs[i]);
+		line = mountinfo_of(dir);
+		if (!line)
+			unit_fail(__FILE__, __LINE__, "%s is not a mount point", dir);
+		/* Bidirectional volumes need a shared mount to propagate through. */
+		CHECK_CONTAINS(line, " shared:");
+		if (i == 1)
+			CHECK_CONTAINS(line, " - tmpfs ");
+	}
+	/* A mount a workload propagated into a volume goes with the sandbox. */
+	snprintf(inner, sizeof(inner), "%s/sb/sandboxMounts/vol", tmp);
+	CHECK(mkdir(inner, 0755) == 0);
+	CHECK(mount("tmpfs", inner, "tmpfs", 0, "size=1m") == 0);
+	path(sb, sizeof(sb), "sb");
+	CHECK_OK(sandbox_mounts_teardown(sb, &e));
+	CHECK(mountinfo_of(inner) == NULL);
+	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
+		snprintf(dir, sizeof(dir), "%s/sb/%s", tmp, dirs[i]);
+		CHECK(mountinfo_of(dir) == NULL);
+	}
+	CHECK_OK(sandbox_mounts_teardown(sb, &e)); /* nothing left: still fine */
+}
+
+TEST(hugepages_sources_are_hugetlbfs_mounts_made_once)
+{
+	char text[1024], sbroot[256], point[512], src1[512];
+	struct oci_prepare_opts o;
+	struct oci_prepared sb, p;
+	struct json_object *s;
+	struct error e;
+	const char *line;
+	struct stat a, b;
+
+	if (geteuid() != 0)
+		SKIP("needs root (mounts)");
+	setup();
+	prepare_sandbox("sb", &sb);
+	path(sbroot, sizeof(sbroot), "sb");
+	snprintf(text, sizeof(text),
+		 "{\"root\":{\"path\":\"%s/rootfs\"}," WORKLOAD_ANN
+		 ",\"mounts\":[{\"destination\":\"/hp\",\"type\":\"bind\",\"source\":"
+		 "\"hugepages://2M/hp\"}]}",
+		 tmp);
+	s = parse(text);
+	o = opts("w20", "w20");
+	o.sandbox_root = sbroot;
+	if (prepare(s, &o, &p, &e) < 0 && strstr(e.msg, "hugetlbfs"))
+		SKIP("this kernel has no 2M hugetlbfs: %s", e.msg);
+	snprintf(point, sizeof(point), "%s/sb/hugepages/2M/hp", tmp);
+	line = mountinfo_of(point);
+	if (!line)
+		unit_fail(__FILE__, __LINE__, "%s is not mounted", point);
+	CHECK_CONTAINS(line, " - hugetlbfs ");
+	CHECK_CONTAINS(line, "pagesize=2M");
+	snprintf(src1, sizeof(src1), "%s", get_str(s, "/mounts/0/source"));
+	CHECK(stat(src1, &a) == 0 && stat(point, &b) == 0);
+	CHECK(a.st_dev == b.st_dev && a.st_ino == b.st_ino);
+	oci_prepared_release(&p);
+	json_object_put(s);
+	/* A second workload shares the same mount: not stacked. */
+	s = parse(text);
+	o = opts("w21", "w21");
+	o.sandbox_root = sbroot;
+	CHECK_OK(prepare(s, &o, &p, &e));
+	oci_prepared_release(&p);
+	json_object_put(s);
+	CHECK_OK(sandbox_mounts_teardown(sbroot, &e));
+	CHECK(mountinfo_of(point) == NULL);
+}
+
+static struct json_object *workload_devices_spec(const char *id, const char *extra)
+{
+	char text[1024], sbroot[256];
+	struct oci_prepare_opts o = opts(id, id);
+	struct oci_prepared p;
+	struct json_object *s;
+	struct error e;
+
+	path(sbroot, sizeof(sbroot), "sb");
+	mkdirs("sb");
+	o.sandbox_root = sbroot;
+	snprintf(text, sizeof(text),
+		 "{\"root\":{\"path\":\"%s/rootfs\"},\"annotations\":{"
+		 "\"io.kubernetes.cri.container-type\":\"container\","
+		 "\"io.kubernetes.cri.sandbox-id\":\"sb\"%s",
+		 tmp, extra);
+	s = parse(text);
+	if (prepare(s, &o, &p, &e) < 0) {
+		json_object_put(s);
+		errno = e.errnum;
+		snprintf(last_error, sizeof(last_error), "%s", e.msg);
+		return NULL;
+	}
+	return s;
+}
+
+TEST(privileged_workload_gets_every_uvm_device)
+{
+	struct json_object *s, *devs, *rules;
+	bool null_seen = false, pts_seen = false;
+
+	setup();
+	s = workload_devices_spec("w30", ",\"io.microsoft.virtualmachine.lcow.privileged\":"
+					 "\"true\"},\"linux\":{\"resources\":{\"devices\":[{"
+					 "\"allow\":false,\"access\":\"rwm\"}]}}}");
+	CHECK(s != NULL);
+	devs = json_object_object_get(json_object_object_get(s, "linux"), "devices");
+	for (size_t i = 0; i < json_object_array_length(devs); i++) {
+		struct json_object *d = json_object_array_get_idx(devs, i);
+		const char *path = json_object_get_string(json_object_object_get(d, "path"));
+
+		if (!strcmp(path, "/dev/null")) {
+			null_seen = true;
+			CHECK_STREQ(json_object_get_string(json_object_object_get(d, "type")), "c");
+			CHECK_EQ(json_object_get_int(json_object_object_get(d, "major")), 1);
+			CHECK_EQ(json_object_get_int(json_object_object_get(d, "minor")), 3);
+		}
+		if (!strncmp(path, "/dev/pts/", 9) || !strcmp(path, "/dev/console"))
+			pts_seen = true;
+	}
+	CHECK(null_seen);
+	CHECK(!pts_seen);
+	rules = json_object_object_get(
+		json_object_object_get(json_object_object_get(s, "linux"), "resources"), "devices");
+	CHECK_STREQ(json(rules), "[{\"allow\":true,\"access\":\"rwm\"}]");
+	json_object_put(s);
+	/* Not a boolean as Go reads one: not privileged (the reference logs it). */
+	s = workload_devices_spec("w31", ",\"io.microsoft.virtualmachine.lcow.privileged\":"
+					 "\"yes\"}}");
+	CHECK(s != NULL);
+	CHECK(json_object_object_get(json_object_object_get(s, "linux"), "devices") == NULL ||
+	      json_object_array_length(
+		      json_object_object_get(json_object_object_get(s, "linux"), "devices")) == 0);
+	json_object_put(s);
+}
+
+TEST(listed_devices_are_resolved_in_the_uvm)
+{
+	struct json_object *s;
+
+	setup();
+	/* The host's numbers are wrong on purpose: the UVM's node decides. */
+	s = workload_devices_spec("w32", "},\"linux\":{\"devices\":[{\"path\":\"/dev/null\","
+					 "\"type\":\"b\",\"major\":7,\"minor\":7}]}}");
+	CHECK(s != NULL);
+	CHECK_STREQ(json(json_object_object_get(json_object_object_get(s, "linux"), "devices")),
+		    "[{\"path\":\"/dev/null\",\"type\":\"c\",\"major\":1,\"minor\":3,"
+		    "\"fileMode\":438,\"uid\":0,\"gid\":0}]");
+	CHECK_STREQ(json(json_object_object_get(
+			    json_object_object_get(json_object_object_get(s, "linux"), "resources"),
+			    "devices")),
+		    "[{\"allow\":true,\"type\":\"c\",\"major\":1,\"minor\":3,\"access\":\"rwm\"}]");
+	json_object_put(s);
+	CHECK(workload_devices_spec("w33", "},\"linux\":{\"devices\":[{\"path\":"
+					   "\"/dev/lcow-no-such-device\"}]}}") == NULL);
+	CHECK_CONTAINS(last_error, "/dev/lcow-no-such-device: no such device in the UVM");
+	CHECK(workload_devices_spec("w34", "},\"linux\":{\"devices\":[{\"path\":"
+					   "\"/etc/passwd\"}]}}") == NULL);
+	CHECK_CONTAINS(last_error, "not a path below /dev");
 }
 
 TEST(exec_process_inherits_rlimits_and_user)

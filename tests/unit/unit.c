@@ -4,6 +4,10 @@
 #include <ftw.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -67,12 +71,40 @@ static int remove_entry(const char *path, const struct stat *st, int type, struc
 	return 0;
 }
 
+/* Mounts a test left below dir (a pod's volumes, a bind) are detached
+ * first, deepest first: removal must never reach through one. */
+static void detach_mounts_below(const char *dir)
+{
+	size_t len = strlen(dir);
+
+	for (int round = 0; round < 256; round++) {
+		char best[4096] = "", *line = NULL;
+		FILE *f = fopen("/proc/self/mountinfo", "re");
+		size_t cap = 0;
+
+		if (!f)
+			return;
+		while (getline(&line, &cap, f) > 0) {
+			char mp[4096];
+
+			if (sscanf(line, "%*s %*s %*s %*s %4095s", mp) == 1 &&
+			    !strncmp(mp, dir, len) && mp[len] == '/' && strlen(mp) > strlen(best))
+				snprintf(best, sizeof(best), "%s", mp);
+		}
+		free(line);
+		fclose(f);
+		if (!best[0] || umount2(best, MNT_DETACH) < 0)
+			return;
+	}
+}
+
 static void remove_tmpdirs(void)
 {
 	if (getpid() != tmpdir_owner)
 		return;
 	for (int i = ntmpdirs - 1; i >= 0; i--) {
 		tmpdir_remove_failed = false;
+		detach_mounts_below(tmpdirs[i]);
 		/* Depth first, and FTW_PHYS: a symlink is removed, not followed. A
 		 * directory the test removed itself is no failure. */
 		if (nftw(tmpdirs[i], remove_entry, 32, FTW_DEPTH | FTW_PHYS) < 0 && errno != ENOENT)

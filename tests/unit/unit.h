@@ -53,6 +53,14 @@ void unit_tmpdir(char *buf, size_t size, const char *tag);
 				  _a ? _a : "(null)", _b ? _b : "(null)");                         \
 	} while (0)
 
+#define CHECK_CONTAINS(s, sub)                                                                     \
+	do {                                                                                       \
+		const char *_s = (s), *_sub = (sub);                                               \
+		if (!_s || !strstr(_s, _sub))                                                      \
+			unit_fail(__FILE__, __LINE__, "\"%s\" does not contain \"%s\"",            \
+				  _s ? _s : "(null)", _sub);                                       \
+	} while (0)
+
 /* For calls returning 0 or a negative errno. */
 #define CHECK_OK(expr)                                                                             \
 	do {                                                                                       \
