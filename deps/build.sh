@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds static musl archives of protobuf-c (runtime), json-c, libseccomp,
 # libcap and libext2fs + libcom_err from the Debian source packages pinned in
-# deps/versions, into <dir>/musl/{include,lib}, plus one program for the
-# image: a static mke2fs (<dir>/musl/sbin/mke2fs, from the same e2fsprogs).
+# deps/versions, into <dir>/musl/{include,lib}, plus two programs for the
+# image: a static mke2fs (<dir>/musl/sbin/mke2fs, from the same e2fsprogs)
+# and a static chronyd (<dir>/musl/sbin/chronyd).
 # Each package has its own stamp: name + version + a hash of its recipe, so
 # only what changed is rebuilt, and a changed recipe rebuilds its package in
 # a tree that already has build/deps. Debian's own .a files are glibc builds
@@ -102,6 +103,20 @@ build_e2fsprogs() {
 	# misc/mke2fs.conf.in (Debian's defaults).
 	make -j"$jobs" -C misc mke2fs.static >>build.log 2>&1
 	install -D -m 0755 misc/mke2fs.static "$prefix/sbin/mke2fs"
+}
+
+build_chrony() {
+	cd "$1"
+	# chronyd only, for the image's time sync (gcs/timesync): the PHC
+	# refclock and NTP; no command socket, NTS, hashes, line editing or
+	# privilege dropping (it runs as root in the UVM, as the reference's).
+	LDFLAGS=-static ./configure --prefix="$prefix" --disable-readline \
+		--without-editline --disable-sechash --without-nettle --without-nss \
+		--without-tomcrypt --disable-nts --without-gnutls --disable-cmdmon \
+		--disable-privdrop --without-libcap --without-seccomp --disable-asyncdns \
+		--disable-pps --disable-rtc >build.log 2>&1
+	make -j"$jobs" chronyd >>build.log 2>&1
+	install -D -m 0755 chronyd "$prefix/sbin/chronyd"
 }
 
 # recipe_hash <package>: what its build depends on besides the version: the

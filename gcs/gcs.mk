@@ -4,7 +4,7 @@
 #   core/        event loop, jobs, log, arena, kmsg, crash, dial, child exec
 #   bridge/      the connection, framing, codec, dispatch, replies, HRESULTs
 #   handlers/    one file per message family: request -> runtime -> reply
-#   process/ containers/ runc/ storage/ network/ cgroups/ security/
+#   process/ containers/ runc/ storage/ network/ cgroups/ security/ timesync/
 #                the runtime, which knows nothing of the wire
 #
 # Each folder becomes $(OUT)/libgcs_<folder>.a; unit tests link only the
@@ -18,7 +18,8 @@
 #
 # gcs-testhooks is gcs plus gcs/testhooks.c (a test-only notification source,
 # see that file); it is built for the tests and never installed in the image.
-GCS_AREAS := core bridge handlers process containers runc storage network cgroups security
+GCS_AREAS := core bridge handlers process containers runc storage network cgroups security \
+	timesync
 
 # Who may include whom, one line per folder: the one source for `make lint`
 # (mk/lint_layers.py checks every #include against it), for the archives a
@@ -33,6 +34,7 @@ GCS_USES_storage := core
 GCS_USES_network := core
 GCS_USES_cgroups := core
 GCS_USES_security := core
+GCS_USES_timesync := core
 GCS_USES_containers := core process runc storage network cgroups
 GCS_USES_handlers := core bridge process containers runc storage network cgroups security
 GCS_USES_options := core

@@ -18,6 +18,7 @@
 #include "core/log.h"
 #include "core/loop.h"
 #include "options.h"
+#include "timesync/timesync.h"
 
 #define EXIT_USAGE 2
 
@@ -128,6 +129,10 @@ static int setup(struct gcs *g, const struct gcs_options *o, struct error *err)
 		return -EIO;
 	if (kmsg_start(g->loop, (unsigned)o->kmsg_log_level, err) < 0)
 		log_warn("kernel messages are not forwarded: %s", err->msg);
+	if (o->disable_time_sync)
+		log_info("time sync disabled (-disable-time-sync)");
+	else if (timesync_start(g->loop, err) < 0)
+		log_error("time sync not started: %s", err->msg);
 	rc = bridge_new(g, &bc, &g->bridge, err);
 	if (rc < 0)
 		return rc;
@@ -178,6 +183,7 @@ int main(int argc, char **argv)
 		}
 	}
 	bridge_shutdown(g.bridge);
+	timesync_stop();
 	kmsg_stop();
 	loop_free(g.loop);
 	bridge_free(g.bridge);

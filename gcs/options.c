@@ -134,10 +134,11 @@ void gcs_options_log(const struct gcs_options *o)
 			      LOG_STR("initial-policy-stance", o->initial_policy_stance),
 			      LOG_STR("transport", o->transport)),
 		   "GCS options");
-	/* Accepted for command-line compatibility; their subsystems belong to
-	 * later work (the /gcs memory threshold log, time sync). -root-mem-reserve-bytes is the containers' reserve. */
+	/* Accepted for command-line compatibility; its subsystem belongs to
+	 * later work (the /gcs memory threshold log). -root-mem-reserve-bytes
+	 * is the containers' reserve. */
 	log_info("not implemented yet, accepted and ignored: -gcs-mem-limit-bytes (the /gcs "
-		 "memory threshold log), chronyd time sync (so -disable-time-sync has no effect)");
+		 "memory threshold log)");
 	if (!o->v4)
 		log_warn("-v4 not given: every request will be answered E_NOTIMPL");
 }

@@ -41,6 +41,7 @@ IMAGE_BINS = $(addprefix $(IMAGE_BIN_DIR)/,$(notdir $(BINARIES)))
 RUNC ?= $(firstword $(wildcard /usr/sbin/runc /usr/bin/runc))
 BUSYBOX ?= /bin/busybox
 MKE2FS ?= $(DEPS_MKE2FS)
+CHRONYD ?= $(DEPS_CHRONYD)
 IMAGE_EPOCH := $(or $(SOURCE_DATE_EPOCH),$(shell git -C $(TOP) log -1 --format=%ct 2>/dev/null),0)
 # Provenance for /info and os-release (recursively expanded: git runs only
 # when an image is built).
@@ -59,7 +60,7 @@ endif
 
 # Built in a sub-make with BUILD=musl; a binary that fails to build is left
 # out with a warning (the image takes whatever exists), the rest goes on.
-# The deps build makes mke2fs.
+# The deps build makes mke2fs and chronyd.
 image-binaries: $(BINARIES) $(DEPS_STAMP)
 
 image: kernel
@@ -67,7 +68,7 @@ image: kernel
 		echo "image: warning: some guest binaries failed to build" >&2
 	@IMAGE_DIR=$(IMAGE_DIR) KERNEL_DIR=$(IMAGE_OUT) MODULES_DIR=$(IMAGE_OUT)/modules \
 		BINS="$(IMAGE_BINS)" \
-		RUNC="$(RUNC)" BUSYBOX="$(BUSYBOX)" MKE2FS="$(MKE2FS)" \
+		RUNC="$(RUNC)" BUSYBOX="$(BUSYBOX)" MKE2FS="$(MKE2FS)" CHRONYD="$(CHRONYD)" \
 		NAME=$(IMAGE_NAME) COMMIT="$(IMAGE_COMMIT)" BRANCH="$(IMAGE_BRANCH)" \
 		EFI_CMDLINE='$(EFI_CMDLINE)' SOURCE_DATE_EPOCH=$(IMAGE_EPOCH) \
 		bash $(TOP)/mk/image/build-image.sh

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # mkrootfs.sh STAGE [--bin FILE]... [--runc FILE] [--runc-list FILE] [--mke2fs FILE]
-#             [--busybox FILE] [--modules DIR] [--name NAME] [--commit C] [--branch B]
+#             [--chronyd FILE] [--busybox FILE] [--modules DIR] [--name NAME] [--commit C] [--branch B]
 #
 # Lays out the guest root file system in the directory STAGE (emptied first):
 #   /init                  the `init` binary (PID 1)
@@ -12,6 +12,8 @@
 #                          made of them (mk/linuxkit_images.py)
 #   /sbin/mke2fs           --mke2fs (static musl, deps/build.sh), stripped,
 #                          with mkfs.ext2/3/4 links: hosts exec mkfs.ext4
+#   /sbin/chronyd          --chronyd (static musl, deps/build.sh), stripped:
+#                          the gcs runs it on the Hyper-V PTP clock
 #   /bin/busybox + links   --busybox: the shell and tools hosts exec in the
 #                          UVM (sh, test, ls, udhcpc, ...), see below
 #   /lib/modules/<release> only with --modules: DIR/lib/modules/* as is (the
@@ -25,13 +27,14 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 stage=$1
 shift
-bins=() runc="" runc_list="" mke2fs="" busybox="" modules="" name=lcow-guest commit=unknown branch=unknown
+bins=() runc="" runc_list="" mke2fs="" chronyd="" busybox="" modules="" name=lcow-guest commit=unknown branch=unknown
 while [ $# -gt 0 ]; do
 	case $1 in
 	--bin) bins+=("$2") ;;
 	--runc) runc=$2 ;;
 	--runc-list) runc_list=$2 ;;
 	--mke2fs) mke2fs=$2 ;;
+	--chronyd) chronyd=$2 ;;
 	--busybox) busybox=$2 ;;
 	--modules) modules=$2 ;;
 	--name) name=$2 ;;
@@ -107,6 +110,11 @@ if [ -n "$mke2fs" ]; then
 	strip --strip-all -o sbin/mke2fs "$mke2fs"
 	chmod 0755 sbin/mke2fs
 	for n in mkfs.ext2 mkfs.ext3 mkfs.ext4; do ln -s mke2fs "sbin/$n"; done
+fi
+
+if [ -n "$chronyd" ]; then
+	strip --strip-all -o sbin/chronyd "$chronyd"
+	chmod 0755 sbin/chronyd
 fi
 
 # busybox: one symlink per applet at busybox's own path for it, except

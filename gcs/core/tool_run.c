@@ -18,7 +18,7 @@
 
 extern char **environ;
 
-static int find_on_path(const char *name, char *buf, size_t size)
+int tool_find_program(const char *name, char *buf, size_t size)
 {
 	const char *path = getenv("PATH");
 	char dirs[4096];
@@ -148,7 +148,7 @@ int tool_run(const struct tool_reaper *r, char *const argv[], char *const envp[]
 	pid_t pid;
 
 	memset(res, 0, sizeof(*res));
-	if (find_on_path(argv[0], path, sizeof(path)) < 0)
+	if (tool_find_program(argv[0], path, sizeof(path)) < 0)
 		return error_set(e, ERR_FAIL, ENOENT, "%s: not found on PATH", argv[0]);
 	if (pipe2(pipefd, O_CLOEXEC) < 0)
 		return error_errno(e, errno, "pipe");

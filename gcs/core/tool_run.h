@@ -39,6 +39,10 @@ struct tool_result {
 int tool_run(const struct tool_reaper *r, char *const argv[], char *const envp[],
 	     unsigned timeout_ms, struct tool_result *res, struct error *e);
 
+/* name itself when it has a slash, else the first executable name on PATH
+ * (or /usr/sbin:/usr/bin:/sbin:/bin). -ENOENT or -ENAMETOOLONG. */
+int tool_find_program(const char *name, char *buf, size_t size);
+
 /* "exit status 3", "killed by signal 9", "timed out after 30 s" */
 void tool_describe(const struct tool_result *res, unsigned timeout_ms, char *buf, size_t size);
 

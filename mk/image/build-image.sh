@@ -9,6 +9,7 @@
 #   BINS        guest binaries (init → /init, others → /bin/)
 #   RUNC        runc to include (with its libraries)
 #   MKE2FS      the static mke2fs (deps/build.sh) for /sbin/mke2fs, mkfs.ext4
+#   CHRONYD     the static chronyd (deps/build.sh) for /sbin/chronyd (time sync)
 #   BUSYBOX     busybox-static for /bin/sh and the other tools hosts exec
 #   NAME COMMIT BRANCH   provenance for /info and os-release
 #   EFI_CMDLINE the kernel command line inside lcow.efi
@@ -42,6 +43,11 @@ if [ -f "${MKE2FS:-}" ]; then
 	args+=(--mke2fs "$MKE2FS")
 else
 	echo "image: warning: no mke2fs (${MKE2FS:-MKE2FS unset}): hosts cannot make scratch disks" >&2
+fi
+if [ -f "${CHRONYD:-}" ]; then
+	args+=(--chronyd "$CHRONYD")
+else
+	echo "image: warning: no chronyd (${CHRONYD:-CHRONYD unset}): the UVM clock will drift" >&2
 fi
 if [ -f "${BUSYBOX:-}" ]; then
 	args+=(--busybox "$BUSYBOX")

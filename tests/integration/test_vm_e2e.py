@@ -176,6 +176,18 @@ def test_boot_entropy_log_negotiate_within_bound(uvm):
     uvm.vm.log.wait_for(lambda e: e["msg"] == "GCS started", timeout=10)
 
 
+def test_time_sync_without_a_hyperv_clock_says_so(uvm):
+    """QEMU gives no Hyper-V PTP clock: the gcs logs why chronyd does not run
+    (the reference would exit) and serves on; the image has the chronyd it
+    would run."""
+    e = uvm.vm.log.wait_for(lambda e: "time sync not started" in e["msg"], timeout=10)
+    assert e["level"] == "warning", e
+    assert "PTP clock" in e["msg"], e
+    code, out, err = uvm.sh("/sbin/chronyd -v")
+    assert code == 0, err
+    assert "+REFCLOCK" in out and "chronyd (chrony) version" in out, out
+
+
 def test_init_loaded_the_virtio_vsock_module(uvm):
     """The virtio vsock transport is a module (kernel-config/lcow.config), and
     the command line has no initcall_blacklist: init loaded it because the

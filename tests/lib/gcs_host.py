@@ -372,6 +372,10 @@ class GcsProcess:
         argv += list(args)
         full_env = dict(os.environ)
         full_env["LCOW_FORBID_VSOCK"] = "1"
+        # Should this machine have a Hyper-V PTP clock, the gcs must not run
+        # a real chronyd on it: a stand-in, and files in our own directory.
+        full_env["LCOW_CHRONYD"] = "/bin/false"
+        full_env["LCOW_CHRONYD_DIR"] = self.dir
         full_env.update(env or {})
         self.proc = subprocess.Popen(argv, stdin=stdin, stdout=stdout,
                                      stderr=subprocess.PIPE, env=full_env,
