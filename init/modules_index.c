@@ -132,11 +132,29 @@ int mod_index_parse_alias(struct mod_index *ix, char *text)
 	return 0;
 }
 
+int mod_index_parse_boot(struct mod_index *ix, char *text)
+{
+	char *p = text, *line, *name;
+
+	ix->boot_size = count_lines(text) * sizeof(*ix->boot);
+	ix->boot = pages_alloc(ix->boot_size);
+	if (!ix->boot)
+		return -ENOMEM;
+	while ((line = next_line(&p))) {
+		name = next_word(&line);
+		if (!name || name[0] == '#')
+			continue;
+		ix->boot[ix->n_boot++] = name;
+	}
+	return 0;
+}
+
 void mod_index_free(struct mod_index *ix)
 {
 	pages_free(ix->mods, ix->mods_size);
 	pages_free(ix->aliases, ix->aliases_size);
-	for (int i = 0; i < 2; i++)
+	pages_free(ix->boot, ix->boot_size);
+	for (int i = 0; i < 3; i++)
 		pages_free(ix->text[i], ix->text_size[i]);
 	memset(ix, 0, sizeof(*ix));
 }
@@ -156,12 +174,15 @@ int mod_index_load(struct mod_index *ix, const char *dir)
 		goto fail;
 	snprintf(path, sizeof(path), "%s/modules.alias", dir);
 	r = read_text(path, &ix->text[1], &ix->text_size[1]);
-	if (r == -ENOENT)
-		return 0;
-	if (r < 0)
+	if (r == 0)
+		r = mod_index_parse_alias(ix, ix->text[1]);
+	if (r < 0 && r != -ENOENT)
 		goto fail;
-	r = mod_index_parse_alias(ix, ix->text[1]);
-	if (r < 0)
+	snprintf(path, sizeof(path), "%s/modules.lcow", dir);
+	r = read_text(path, &ix->text[2], &ix->text_size[2]);
+	if (r == 0)
+		r = mod_index_parse_boot(ix, ix->text[2]);
+	if (r < 0 && r != -ENOENT)
 		goto fail;
 	return 0;
 fail:

@@ -1,7 +1,11 @@
 /* What depmod wrote about a kernel's modules, as /init needs it:
  * modules.dep ("path.ko: dep.ko dep2.ko", every dependency listed, direct or
  * not) and modules.alias ("alias <glob> <module>", the device ids each
- * module drives). Both are parsed in place. */
+ * module drives). Both are parsed in place. Plus modules.lcow, which is
+ * not depmod's: one module name a line ('#' comments), the modules LCOW
+ * needs at boot whatever devices are present (make check-kernel writes it
+ * for a vendor kernel whose filesystems, device-mapper, netfilter, ... are
+ * modules: nothing else would load them in time). */
 #ifndef LCOW_INIT_MODULES_INDEX_H
 #define LCOW_INIT_MODULES_INDEX_H
 
@@ -23,14 +27,17 @@ struct mod_index {
 	size_t n_mods;
 	struct mod_alias *aliases;
 	size_t n_aliases;
+	const char **boot; /* modules.lcow's names */
+	size_t n_boot;
 	/* Allocation sizes, and the text mod_index_load read. */
-	size_t mods_size, aliases_size, text_size[2];
-	char *text[2];
+	size_t mods_size, aliases_size, boot_size, text_size[3];
+	char *text[3];
 };
 
-/* Reads dir/modules.dep and dir/modules.alias. -ENOENT when modules.dep is
- * missing (no modules at all); a missing modules.alias only leaves no
- * aliases. Other failures: a negative errno. ix is freed on failure. */
+/* Reads dir/modules.dep, dir/modules.alias and dir/modules.lcow. -ENOENT
+ * when modules.dep is missing (no modules at all); a missing modules.alias
+ * or modules.lcow only leaves none. Other failures: a negative errno. ix is
+ * freed on failure. */
 int mod_index_load(struct mod_index *ix, const char *dir);
 
 /* The parsers behind mod_index_load, in place: text (NUL-terminated) is cut
@@ -39,6 +46,7 @@ int mod_index_load(struct mod_index *ix, const char *dir);
  * -ENOMEM. */
 int mod_index_parse_dep(struct mod_index *ix, char *text);
 int mod_index_parse_alias(struct mod_index *ix, char *text);
+int mod_index_parse_boot(struct mod_index *ix, char *text);
 
 void mod_index_free(struct mod_index *ix);
 

@@ -178,6 +178,14 @@ int mod_plan_pass(const struct mod_index *ix, const char *sysfs, const unsigned 
 	hv = plan->vmbus ? mod_index_find(ix, HV_SOCK, strlen(HV_SOCK)) : -ENOENT;
 	if (hv >= 0)
 		want(&p, hv);
+	/* modules.lcow: wanted whatever the devices; a name the tree lacks
+	 * (built in, or a stale list) is nothing to load. */
+	for (size_t i = 0; i < ix->n_boot; i++) {
+		int mod = mod_index_find(ix, ix->boot[i], strlen(ix->boot[i]));
+
+		if (mod >= 0)
+			want(&p, (size_t)mod);
+	}
 	snprintf(path, sizeof(path), "%s/bus", sysfs);
 	dir_each(AT_FDCWD, path, scan_bus, &p);
 	pages_free(p.mark, ix->n_mods);

@@ -6,7 +6,9 @@
  * alias wants that module; each module comes after its dependencies. With
  * VMBus present (Hyper-V), hv_sock is wanted too (it has no modalias to
  * match), and a virtio vsock transport never is: it would take the
- * guest-to-host vsock transport from hv_sock (see kernel-config/lcow.config). */
+ * guest-to-host vsock transport from hv_sock (see kernel-config/lcow.config).
+ * Every module modules.lcow names is wanted too, device or not (the same
+ * rule holds for a virtio vsock transport listed there). */
 #ifndef LCOW_INIT_MODULES_PLAN_H
 #define LCOW_INIT_MODULES_PLAN_H
 

@@ -540,3 +540,68 @@ TEST(finit_of_a_missing_file_fails_before_the_syscall)
 {
 	CHECK_EQ(init_module_finit("/nonexistent/lcow/x.ko", NULL), -ENOENT);
 }
+
+/* ---- modules.lcow: wanted at boot whatever the devices ---------------- */
+
+TEST(boot_list_is_loaded_without_devices_dependencies_first)
+{
+	make_tmp();
+	modules("kernel/fs/overlayfs/overlay.ko:\n"
+		"kernel/drivers/md/dm-mod.ko:\n"
+		"kernel/fs/9p/9p.ko: kernel/net/9p/9pnet.ko kernel/fs/netfs/netfs.ko\n"
+		"kernel/net/9p/9pnet.ko:\n"
+		"kernel/fs/netfs/netfs.ko:\n"
+		"kernel/drivers/unused.ko:\n",
+		"");
+	CHECK_STREQ(plan_text(sys), ""); /* no list: nothing without a device */
+	/* Comments, blank lines, '-' for '_', a name the tree lacks (built in). */
+	put("# LCOW's modules\noverlay\n\ndm_mod\n9p\nbuilt_in_here\n", "%s/modules.lcow", mods);
+	CHECK_STREQ(plan_text(sys), "overlay dm-mod 9pnet netfs 9p");
+}
+
+TEST(boot_list_and_devices_share_one_plan)
+{
+	unsigned char done[8] = {0};
+	struct mod_index ix;
+	struct mod_plan plan;
+
+	make_tmp();
+	modules("kernel/net/vmw_vsock/vsock.ko:\n" OUR_DEP, OUR_ALIAS);
+	put("vsock\nvmw_vsock_virtio_transport_common\n", "%s/modules.lcow", mods);
+	device("virtio", "virtio0", VSOCK_MODALIAS);
+	/* Each module once, though both the list and the device want it. */
+	CHECK_STREQ(plan_text(sys),
+		    "vsock vmw_vsock_virtio_transport_common vmw_vsock_virtio_transport");
+	/* A module an earlier pass handled is not planned again. */
+	CHECK_OK(mod_index_load(&ix, mods));
+	CHECK_EQ(ix.n_boot, 2);
+	for (size_t i = 0; i < ix.n_mods; i++)
+		done[i] = 1;
+	CHECK_OK(mod_plan_pass(&ix, sys, done, &plan));
+	CHECK_EQ(plan.n, 0);
+	mod_plan_free(&plan);
+	mod_index_free(&ix);
+}
+
+TEST(boot_list_virtio_vsock_is_still_skipped_on_vmbus)
+{
+	make_tmp();
+	modules(OUR_DEP, OUR_ALIAS);
+	put("vmw_vsock_virtio_transport\n", "%s/modules.lcow", mods);
+	vmbus();
+	CHECK_STREQ(plan_text(sys), "!vmw_vsock_virtio_transport");
+}
+
+TEST(coldplug_loads_the_boot_list_once)
+{
+	struct fake_loader f = {.fail = NULL};
+	struct mod_coldplug_result res;
+
+	make_tmp();
+	modules("k/overlay.ko:\nk/veth.ko:\n", "");
+	put("overlay\nveth\n", "%s/modules.lcow", mods);
+	CHECK_OK(init_modules_coldplug(mods, sys, 5, fake_load, &f, &res));
+	CHECK_STREQ(f.loaded, "overlay veth");
+	CHECK_EQ(res.loaded, 2);
+	CHECK_EQ(res.passes, 1);
+}
