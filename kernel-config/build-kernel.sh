@@ -34,9 +34,11 @@ die() { echo "kernel: error: $*" >&2; exit 1; }
 command -v depmod >/dev/null || PATH=$PATH:/sbin:/usr/sbin
 command -v depmod >/dev/null || die "depmod missing: run 'make setup' (kmod is in mk/packages)"
 version=$(dpkg-query -W -f '${Version}' "$pkg" 2>/dev/null) || die "$pkg is not installed"
-# The key covers what decides the kernel: source version, fragment, and the
-# way this script turns them into a .config.
-hash=$( (cat "$fragment"; sed -n '/^# ---- config steps/,$p' "$0") | sha256sum | cut -c1-16)
+# The key covers what decides the kernel: source version, the fragment's
+# options (not its comments: the capability annotations change without
+# changing the kernel), and the way this script turns them into a .config.
+hash=$( (grep -E '^(CONFIG_|# CONFIG_[A-Za-z0-9_]+ is not set)' "$fragment"
+	sed -n '/^# ---- config steps/,$p' "$0") | sha256sum | cut -c1-16)
 key=$version-$hash
 result=$cache/kernel/$key
 
@@ -50,6 +52,11 @@ install_result() {
 	cp -a "$result/modules" "$outdir/.modules.tmp"
 	rm -rf "$outdir/modules"
 	mv "$outdir/.modules.tmp" "$outdir/modules"
+	# The image's budget is kernel + initrd <= 12 MB (mk/image/build-image.sh):
+	# what the kernel takes, the initrd cannot.
+	local size budget=$((12 * 1000 * 1000))
+	size=$(stat -c %s "$outdir/kernel")
+	say "bzImage $size bytes: $((size * 100 / budget))% of the 12 MB kernel+initrd budget, leaving $((budget - size)) bytes for the initrd$([ "$size" -le "$budget" ] || echo ' (EXCEEDED)')"
 	say "$outdir/kernel $(stat -c %s "$outdir/kernel") bytes, vmlinux $(stat -c %s "$outdir/vmlinux") bytes, modules $(du -sb "$outdir/modules" | cut -f1) bytes in $outdir/modules/lib/modules/$(cat "$result/release") (cache $result)"
 }
 
