@@ -8,7 +8,14 @@
 # itself.
 #   make run CMD='ls -l /'     the command the container runs (sh -c)
 #   make run KERNEL=bzImage    boot a vendor kernel instead of out/vmlinux
-#                              (it needs virtio-pci, vsock, virtio-scsi built in)
+#            [MODULES=dir]     with the modules LCOW needs from
+#            [CONFIG=file]     dir/lib/modules/<release>/ appended to the
+#                              initrd, loaded by /init (as make check-kernel
+#                              does; CONFIG= when the kernel has no IKCONFIG);
+#                              without MODULES= it needs virtio-pci, vsock
+#                              and virtio-scsi built in
+#   make run-debian            the same with Debian's stock kernel
+#                              (mk/check-kernel.mk fetches it)
 RUN_KERNEL = $(or $(KERNEL),$(IMAGE_OUT)/vmlinux)
 # The image is rebuilt when a guest binary, mke2fs or the rootfs layout or
 # image scripts are newer than it.
@@ -26,4 +33,5 @@ run-image:
 run-vm: export LCOW_RUN_CMD = $(CMD)
 run-vm: run-image $(VSOCK_BACKEND)
 	@/usr/bin/python3 $(TOP)/host/run/run.py --out $(IMAGE_OUT) --backend $(VSOCK_BACKEND) \
-		--kernel $(RUN_KERNEL)
+		--kernel $(RUN_KERNEL) $(if $(KERNEL),$(if $(MODULES),--modules "$(MODULES)") \
+		$(if $(CONFIG),--config "$(CONFIG)"))

@@ -15,7 +15,13 @@ drives a utility VM, printing what happens.
      ExecuteProcess, WaitForProcess, then the §4.2 teardown;
   5. ShutdownGraceful on the UVM: QEMU exits by itself.
 
+A vendor kernel with modules (--modules DIR, DIR holding lib/modules/
+<release>; --config FILE when the kernel has no IKCONFIG) boots the same
+initrd plus the modules LCOW needs from DIR, appended as check-kernel does
+it (host/check-kernel/check_kernel.py boot_initrd); /init loads them.
+
 Usage: run.py --out OUT --backend BIN [--kernel K] [--initrd I] [--cmd CMD]
+              [--modules DIR [--config FILE]]
 Exit status: the container command's exit status when every step that the
 gcs implements succeeded, 1 when a step failed.
 """
@@ -178,6 +184,16 @@ def run(args):
         layer = busybox_layer(os.path.join(work, "busybox-layer.img"))
         scratch = blank_disk(os.path.join(work, "scratch.img"), 256)
         say(f"kernel  {args.kernel}")
+        if args.modules:
+            sys.path.insert(0, os.path.join(TOP, "host", "check-kernel"))
+            import check_kernel
+            initrd = os.path.join(work, "initrd.img")
+            try:
+                check_kernel.boot_initrd(args.kernel, args.initrd, initrd, args.modules,
+                                         args.config, log=say)
+            except (ValueError, OSError, RuntimeError) as e:
+                raise Failed(f"modules from {args.modules}: {e}")
+            args.initrd = initrd
         say(f"initrd  {args.initrd}")
         say(f"disks   LUN {LAYER_LUN}: busybox layer (ext4, mke2fs -d, read-only); "
             f"LUN {SCRATCH_LUN}: 256 MiB blank scratch")
@@ -233,6 +249,8 @@ def main():
     ap.add_argument("--initrd", help="initrd (default OUT/initrd.img)")
     ap.add_argument("--cmd", default=os.environ.get("LCOW_RUN_CMD", ""),
                     help="command run in the busybox container (sh -c)")
+    ap.add_argument("--modules", help="the kernel's modules: DIR/lib/modules/<release>")
+    ap.add_argument("--config", help="the kernel's .config (without IKCONFIG)")
     ap.add_argument("--mem", default="512M")
     ap.add_argument("--boot-timeout", type=float, default=120)
     args = ap.parse_args()
