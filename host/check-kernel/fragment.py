@@ -87,7 +87,7 @@ def parse(path=FRAGMENT):
                                       module[1] if module else False, " ".join(why)))
             module, why = None, []
             continue
-        if module is not None and line.strip():
+        if module is not None:
             raise FragmentError(f"{where}: @module must be right above its option")
         if line.startswith("# ") and cap is not None:
             why.append(line[2:].strip())
