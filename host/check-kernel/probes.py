@@ -429,6 +429,12 @@ def probe_verity(g):
     return "the dm-verity target is in the kernel (/sys/module/dm_verity)"
 
 
+def probe_vmtests(g):
+    code, out, err = g.sh("test -c /dev/loop-control && losetup -f")
+    expect(code == 0 and out.startswith("/dev/loop"), f"no loop devices: {err.strip()}")
+    return f"loop devices available (first free: {out.strip()})"
+
+
 def probe_virtio(g):
     code, out, _ = g.sh("ls /sys/bus/virtio/drivers")
     have = set(out.split())
@@ -500,7 +506,7 @@ def run_all(kernel, initrd, backend, work, say):
                  ("dm", probe_dm, (g,)), ("plan9", probe_plan9, (g,)),
                  ("network", probe_network, (g,)), ("netfilter", probe_netfilter, (g,)),
                  ("ptp", probe_ptp, (g,)), ("hugetlbfs", probe_hugetlbfs, (g,)),
-                 ("verity", probe_verity, (g,))]
+                 ("verity", probe_verity, (g,)), ("vmtests", probe_vmtests, (g,))]
         for cap, fn, args in steps:
             say(f"probe {cap} ...")
             r = run_probe(fn, *args)
