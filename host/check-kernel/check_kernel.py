@@ -178,11 +178,10 @@ PROBE_NONE = {"hyperv": "not probed: QEMU has no VMBus",
 def print_table(report, out=sys.stdout):
     rows = [("capability", "need", "config", "probe", "what to change / detail")]
     for c in report["capabilities"]:
+        # The lines to change, then why a probe failed or was skipped.
         change = "; ".join(c["change"])
-        detail = c["probe"]["detail"] if c["probe"]["verdict"] != "pass" else ""
-        if c["config"]["verdict"] == "pass" and c["probe"]["verdict"] in ("pass", "skip", "-"):
-            detail = c["probe"]["detail"] if c["probe"]["verdict"] == "skip" else ""
-        text = change + (" | " if change and detail else "") + (detail or "")
+        detail = c["probe"]["detail"] if c["probe"]["verdict"] in ("fail", "skip") else ""
+        text = change + (" | " if change and detail else "") + detail
         if c["config"]["verdict"] == "n/a":
             text = "differs from how ours is built (not needed): " + ", ".join(
                 o["option"][7:] for o in c["config"]["options"] if o["verdict"] != "pass")
