@@ -839,7 +839,8 @@ static bool new_namespace(struct json_object *spec, const char *type)
 }
 
 static int apply_annotations(struct json_object *spec, struct json_object *process,
-			     struct json_object *mounts, struct error *e)
+			     struct json_object *mounts, const struct oci_prepare_opts *o,
+			     struct error *e)
 {
 	struct json_object *ann = member(spec, "annotations", json_type_object);
 	const char *v;
@@ -851,10 +852,21 @@ static int apply_annotations(struct json_object *spec, struct json_object *proce
 	v = member_str(ann, OCI_ANN_RLIMIT_CORE);
 	if (v && (rc = rlimit_core(process, v, e)) < 0)
 		return rc;
-	v = member_str(ann, OCI_ANN_HOST_NETWORK);
-	if (v && !strcmp(v, "true"))
+	if (o->cls.kind == OCI_WORKLOAD ? o->sandbox_host_network : oci_host_network(spec))
 		drop_namespace(spec, "network");
 	return 0;
+}
+
+bool oci_host_network(struct json_object *spec)
+{
+	static const char *const yes[] = {"1", "t", "T", "TRUE", "true", "True"};
+	const char *v =
+		member_str(member(spec, "annotations", json_type_object), OCI_ANN_HOST_NETWORK);
+
+	for (size_t i = 0; v && i < sizeof(yes) / sizeof(yes[0]); i++)
+		if (!strcmp(v, yes[i]))
+			return true;
+	return false;
 }
 
 /* ---- user ---------------------------------------------------------------- */
@@ -1036,7 +1048,7 @@ static int prepare_spec(struct json_object *spec, const struct oci_prepare_opts 
 		return error_errno(e, -rc, "create bundle %s", o->bundle);
 	if (o->cls.kind == OCI_SANDBOX && (rc = sandbox_dirs(o->bundle, e)) < 0)
 		return rc;
-	if ((rc = apply_annotations(spec, process, mounts, e)) < 0 ||
+	if ((rc = apply_annotations(spec, process, mounts, o, e)) < 0 ||
 	    (rc = etc_mounts(spec, mounts, o, hostname, e)) < 0 ||
 	    (rc = rewrite_mounts(spec, mounts, o, out, e)) < 0 ||
 	    (rc = set_cgroups_path(lnx, o, out, e)) < 0 ||

@@ -313,3 +313,11 @@ int net_nic_move_configure(const struct net_nic *nic, pid_t pid, struct error *e
 	log_configured(nic, pid, "NIC moved and configured");
 	return 0;
 }
+
+int net_nic_configure_here(const struct net_nic *nic, struct error *err)
+{
+	if (configure(nic, err) < 0)
+		return error_prefix(err, "NIC %s", nic->id);
+	log_configured(nic, 0, "NIC configured in the UVM's network namespace");
+	return 0;
+}

@@ -221,6 +221,7 @@ struct net_ns {
 	char id[NET_ID_MAX];
 	char owner_cid[NET_OWNER_MAX];
 	pid_t owner;
+	bool host_network; /* the owner runs in the UVM's network namespace */
 	struct net_entry *nics;
 	struct net_ns *next;
 };
@@ -274,7 +275,7 @@ bool net_ns_has_nic(const char *id)
 	return false;
 }
 
-int net_ns_add_nic(struct net_nic *nic, pid_t *owner, struct error *err)
+int net_ns_add_nic(struct net_nic *nic, pid_t *owner, bool *host_network, struct error *err)
 {
 	struct net_entry *e, **tail;
 	struct net_ns *n;
@@ -296,6 +297,7 @@ int net_ns_add_nic(struct net_nic *nic, pid_t *owner, struct error *err)
 	e->nic = *nic;
 	*tail = e;
 	*owner = n->owner;
+	*host_network = n->host_network;
 	return 0;
 }
 
@@ -344,7 +346,7 @@ int net_ns_nics(const char *ns, struct net_nic **out, size_t *n_out, struct erro
 	return 0;
 }
 
-int net_ns_claim(const char *ns, const char *cid, pid_t pid, struct error *err)
+int net_ns_claim(const char *ns, const char *cid, pid_t pid, bool host_network, struct error *err)
 {
 	struct net_ns *n = ns_get(ns, err);
 
@@ -355,6 +357,7 @@ int net_ns_claim(const char *ns, const char *cid, pid_t pid, struct error *err)
 				 "network namespace %s is already used by container %s", n->id,
 				 n->owner_cid);
 	n->owner = pid;
+	n->host_network = host_network;
 	snprintf(n->owner_cid, sizeof(n->owner_cid), "%s", cid);
 	return 0;
 }
@@ -367,6 +370,7 @@ void net_ns_release(const char *cid)
 		next = n->next;
 		if (n->owner && !strcmp(n->owner_cid, cid)) {
 			n->owner = 0;
+			n->host_network = false;
 			n->owner_cid[0] = '\0';
 			ns_drop_if_unused(n);
 		}
@@ -381,8 +385,8 @@ void net_ns_describe(struct printbuf *pb)
 		count++;
 	sprintbuf(pb, "network namespaces: %zu\n", count);
 	for (struct net_ns *n = table; n; n = n->next) {
-		sprintbuf(pb, "  %s owner=%s pid=%d\n", n->id, n->owner ? n->owner_cid : "-",
-			  (int)n->owner);
+		sprintbuf(pb, "  %s owner=%s pid=%d%s\n", n->id, n->owner ? n->owner_cid : "-",
+			  (int)n->owner, n->host_network ? " host-network" : "");
 		for (struct net_entry *e = n->nics; e; e = e->next)
 			sprintbuf(pb, "    NIC %s ifname=%s ips=%zu routes=%zu%s\n", e->nic.id,
 				  e->nic.ifname, e->nic.n_ips, e->nic.n_routes,

@@ -109,16 +109,19 @@ struct net_ns;
 struct net_ns *net_ns_find(const char *ns);
 /* Records a NIC (ERR_EXISTS when its ID is recorded already) and sets
  * nic->index. *owner gets the namespace's owner pid, 0 when no container
- * owns it yet. */
-int net_ns_add_nic(struct net_nic *nic, pid_t *owner, struct error *err);
+ * owns it yet; *host_network whether the owner uses the UVM's network
+ * namespace (the NIC is configured where it is, not moved). */
+int net_ns_add_nic(struct net_nic *nic, pid_t *owner, bool *host_network, struct error *err);
 /* Forgets a NIC; unknown namespace or NIC is not an error. */
 void net_ns_remove_nic(const char *ns, const char *id);
 bool net_ns_has_nic(const char *id);
 /* Copies of the namespace's NICs in the order they were added, each with
  * its index (malloc'ed, *n of them; NULL when none). */
 int net_ns_nics(const char *ns, struct net_nic **out, size_t *n, struct error *err);
-/* The container `cid` (init `pid`) owns the namespace from now on. */
-int net_ns_claim(const char *ns, const char *cid, pid_t pid, struct error *err);
+/* The container `cid` (init `pid`) owns the namespace from now on;
+ * host_network: it runs in the UVM's network namespace (the hostnetwork
+ * annotation), where NICs added later are configured too. */
+int net_ns_claim(const char *ns, const char *cid, pid_t pid, bool host_network, struct error *err);
 /* The container is gone: its namespaces lose their owner, and are
  * forgotten when they have no NICs left. */
 void net_ns_release(const char *cid);
@@ -146,6 +149,9 @@ int net_nic_resolve(struct net_nic *nic, const char *sysfs_root, unsigned timeou
  * EncapOverhead, link up, addresses and routes, or DHCP when the NIC came
  * without addresses. */
 int net_nic_move_configure(const struct net_nic *nic, pid_t pid, struct error *err);
+/* The same without the move: the NIC is configured in the calling thread's
+ * network namespace, the UVM's (a host-network sandbox). */
+int net_nic_configure_here(const struct net_nic *nic, struct error *err);
 
 /* ---- dhcp.c (blocking: jobs only) ----------------------------------- */
 
@@ -167,7 +173,8 @@ int net_nic_add(struct loop *l, const Gcs__LCOWNetworkAdapter *a, const struct o
 		struct error *err);
 /* Network Remove: forgets the NIC (nothing on the interface is undone). */
 int net_nic_remove(const Gcs__LCOWNetworkAdapter *a, struct error *err);
-/* Moves and configures a NIC in a job; a failure is only logged. */
+/* Moves and configures a NIC in a job (pid 0: configures it in the UVM's
+ * network namespace); a failure is only logged. */
 int net_nic_configure_later(struct loop *l, const struct net_nic *nic, pid_t pid,
 			    struct error *err);
 

@@ -611,3 +611,142 @@ def test_a_policy_route_the_kernel_refuses_fails_the_create_naming_it(net):
     assert "net15" not in host.env.runc_containers()
     for nic in (nic1, nic2):
         assert modify(host, "Remove", {"NamespaceID": ns, "ID": nic}).result == 0
+
+
+# -- hostNetwork (io.microsoft.virtualmachine.lcow.hostnetwork, hcsv2/uvm.go in main) ------
+
+HOSTNET = "io.microsoft.virtualmachine.lcow.hostnetwork"
+
+
+@pytest.fixture
+def uvm_net():
+    """The net fixture with the gcs in a network namespace of its own that
+    plays the UVM's: NICs are hot-plugged into it, and a host-network
+    container configures them there, never in this machine's namespace."""
+    need_runtime()
+    if not shutil.which("nsenter"):
+        pytest.skip("needs nsenter (util-linux)")
+    uvm = f"lcowuvm{os.getpid() % 100000}"
+    if run("ip", "netns", "add", uvm, check=False).returncode != 0:
+        pytest.skip("cannot create network namespaces")
+    tmp = tempfile.mkdtemp(prefix="lcow-uvmnet-")
+    os.chmod(tmp, 0o755)
+    wrapper = os.path.join(tmp, "gcs-in-uvm-netns")
+    with open(wrapper, "w") as f:
+        f.write(f"#!/bin/sh\nexec nsenter --net=/run/netns/{uvm} -- {GCS} \"$@\"\n")
+    os.chmod(wrapper, 0o755)
+    sysfs = os.path.join(tmp, "sys")
+    env = ContainerEnv(wrapper, extra_env={"LCOW_SYSFS_ROOT": sysfs})
+    pairs = []
+    try:
+        host = env.start()
+        yield host, sysfs, pairs, uvm
+        assert not env.gcs.log.bad, "non-JSON log lines:\n" + "".join(env.gcs.log.bad[:5])
+    finally:
+        leftovers = env.close()
+        for p in pairs:
+            p.close()
+        run("ip", "netns", "del", uvm, check=False)
+        shutil.rmtree(tmp, ignore_errors=True)
+    assert leftovers == [], f"left behind: {leftovers}"
+    assert cgroup_dirs(env.cgroup_prefix) == []
+
+
+def uvm_ip_json(uvm, *args):
+    r = run("ip", "-n", uvm, "-j", *args)
+    return json.loads(r.stdout or "[]")
+
+
+def netns_inode(path):
+    return os.stat(path).st_ino
+
+
+def test_hostnetwork_sandbox_configures_nics_in_the_uvm_namespace(uvm_net):
+    host, sysfs, pairs, uvm = uvm_net
+    ns = NS.replace("A00", "A20")
+    nic1, nic2, nic3 = (NIC.replace("B00", f"B2{i}") for i in range(3))
+    a, b = Veth("w", SUBNET), Veth("x", SUBNET2)
+    pairs += [a, b]
+    for v, nic in ((a, nic1), (b, nic2)):
+        run("ip", "link", "set", v.inner, "netns", uvm)  # HCS hot-plugs into the UVM
+        plug(sysfs, nic, v.inner)
+    assert modify(host, "Add", head_pbr_adapter(ns, nic1, SUBNET)).result == 0
+    assert modify(host, "Add", head_pbr_adapter(ns, nic2, SUBNET2)).result == 0
+    sb_ann = {"io.kubernetes.cri.container-type": "sandbox",
+              "io.kubernetes.cri.sandbox-id": "sbh", HOSTNET: "true"}
+    sb = netns_container(host, "sbh", ns, "echo ready; exec sleep 300", annotations=sb_ann)
+    r = sb.create()
+    assert r.result == 0, r.json
+    p = sb.start(stdout=True)
+    read_until(p.stdout, b"ready\n")
+    uvm_ino = netns_inode(f"/run/netns/{uvm}")
+    assert netns_inode(f"/proc/{init_pid(host, 'sbh')}/ns/net") == uvm_ino
+    # Configured where they are: still in the UVM's namespace, up, with
+    # their addresses, the second policy-routed.
+    links = {l["ifname"]: l for l in uvm_ip_json(uvm, "addr", "show")}
+    for v, subnet in ((a, SUBNET), (b, SUBNET2)):
+        assert v.inner in links, links.keys()
+        assert "UP" in links[v.inner]["flags"]
+        assert f"{subnet}.2" in [x["local"] for x in links[v.inner]["addr_info"]]
+    got = sorted((r.get("dst"), r.get("gateway"), r.get("dev"), r.get("metric"))
+                 for r in uvm_ip_json(uvm, "route", "show", "table", "101"))
+    assert got == [("default", f"{SUBNET2}.1", b.inner, 500)], got
+    assert [(r.get("src"), r.get("table")) for r in uvm_ip_json(uvm, "-4", "rule")
+            if r.get("priority") == 5] == [(f"{SUBNET2}.2", "101")]
+    got = [r for r in uvm_ip_json(uvm, "route", "show", "table", "main")
+           if r.get("dst") == "default"]
+    assert [(r["gateway"], r["dev"]) for r in got] == [(f"{SUBNET}.1", a.inner)], got
+    stacks = host.request(Msg.DUMP_STACKS, NULL_GUID).json["GuestStacks"]
+    assert f"{ns.lower()} owner=sbh pid=" in stacks and "host-network" in stacks, stacks
+
+    # A workload inherits the sandbox's setting: its spec asks for a network
+    # namespace of its own and carries no annotation, yet it shares the UVM's.
+    wl_ann = {"io.kubernetes.cri.container-type": "container",
+              "io.kubernetes.cri.sandbox-id": "sbh"}
+    wl = host.container("wlh", sh("echo ready; exec sleep 300"), annotations=wl_ann,
+                        hostname="")
+    assert wl.create().result == 0
+    wp = wl.start(stdout=True)
+    read_until(wp.stdout, b"ready\n")
+    assert netns_inode(f"/proc/{init_pid(host, 'wlh')}/ns/net") == uvm_ino
+
+    # A NIC added now is configured in place as well (the third: low metric).
+    c3 = Veth("y", "10.213.51")
+    pairs.append(c3)
+    run("ip", "link", "set", c3.inner, "netns", uvm)
+    plug(sysfs, nic3, c3.inner)
+    r = modify(host, "Add", head_pbr_adapter(ns, nic3, "10.213.51"))
+    assert r.result == 0, r.json
+    assert [(r.get("src"), r.get("table")) for r in uvm_ip_json(uvm, "-4", "rule")
+            if r.get("priority") == 5] == sorted([(f"{SUBNET2}.2", "101"),
+                                                  ("10.213.51.2", "101")])
+
+    stop(host, wl, wp)
+    stop(host, sb, p)
+    for nic in (nic1, nic2, nic3):
+        assert modify(host, "Remove", {"NamespaceID": ns, "ID": nic}).result == 0
+
+
+def test_a_workloads_own_hostnetwork_annotation_is_ignored(uvm_net):
+    # As in the reference, only the sandbox's annotation counts: a workload
+    # of a sandbox with its own namespace cannot step into the UVM's.
+    host, _, _, uvm = uvm_net
+    sb_ann = {"io.kubernetes.cri.container-type": "sandbox",
+              "io.kubernetes.cri.sandbox-id": "sbn",
+              "io.microsoft.cri.skip-pod-networking": "true"}
+    sb = host.container("sbn", sh("echo ready; exec sleep 300"), annotations=sb_ann)
+    assert sb.create().result == 0
+    p = sb.start(stdout=True)
+    read_until(p.stdout, b"ready\n")
+    wl_ann = {"io.kubernetes.cri.container-type": "container",
+              "io.kubernetes.cri.sandbox-id": "sbn", HOSTNET: "true"}
+    wl = host.container("wln", sh("echo ready; exec sleep 300"), annotations=wl_ann,
+                        hostname="")
+    assert wl.create().result == 0
+    wp = wl.start(stdout=True)
+    read_until(wp.stdout, b"ready\n")
+    uvm_ino = netns_inode(f"/run/netns/{uvm}")
+    assert netns_inode(f"/proc/{init_pid(host, 'wln')}/ns/net") != uvm_ino
+    assert netns_inode(f"/proc/{init_pid(host, 'sbn')}/ns/net") != uvm_ino
+    stop(host, wl, wp)
+    stop(host, sb, p)

@@ -233,20 +233,24 @@ TEST(dns_merges_nics_drops_duplicates_and_caps_search)
 TEST(namespace_table_add_duplicate_claim_release)
 {
 	struct net_nic a = {.ns = "ns1", .id = "nic1"}, b = {.ns = "ns1", .id = "nic2"};
+	struct net_nic c = {.ns = "ns2", .id = "nic3", .index = 9};
 	struct net_nic *copy;
 	struct error e;
 	size_t n;
 	pid_t owner = -1;
+	bool host_network = true;
 
-	CHECK_OK(net_ns_add_nic(&a, &owner, &e));
+	CHECK_OK(net_ns_add_nic(&a, &owner, &host_network, &e));
 	CHECK_EQ(owner, 0);
+	CHECK(!host_network);
 	CHECK_EQ(a.index, 0);
-	CHECK(net_ns_add_nic(&a, &owner, &e) == -EEXIST);
+	CHECK(net_ns_add_nic(&a, &owner, &host_network, &e) == -EEXIST);
 	CHECK_EQ(e.kind, ERR_EXISTS);
-	CHECK_OK(net_ns_claim("NS1", "c1", 4242, &e));
-	CHECK(net_ns_claim("ns1", "c2", 4343, &e) < 0);
-	CHECK_OK(net_ns_add_nic(&b, &owner, &e));
+	CHECK_OK(net_ns_claim("NS1", "c1", 4242, false, &e));
+	CHECK(net_ns_claim("ns1", "c2", 4343, false, &e) < 0);
+	CHECK_OK(net_ns_add_nic(&b, &owner, &host_network, &e));
 	CHECK_EQ(owner, 4242);
+	CHECK(!host_network);
 	CHECK_EQ(b.index, 1);
 	CHECK_OK(net_ns_nics("ns1", &copy, &n, &e));
 	CHECK_EQ(n, 2);
@@ -254,6 +258,15 @@ TEST(namespace_table_add_duplicate_claim_release)
 	CHECK_EQ(copy[0].index, 0);
 	CHECK_EQ(copy[1].index, 1);
 	free(copy);
+	/* A host-network owner: NICs added later are configured in place. */
+	CHECK_OK(net_ns_claim("ns2", "c3", 5151, true, &e));
+	CHECK_OK(net_ns_add_nic(&c, &owner, &host_network, &e));
+	CHECK_EQ(owner, 5151);
+	CHECK(host_network);
+	CHECK_EQ(c.index, 0);
+	net_ns_release("c3");
+	net_ns_remove_nic("ns2", "nic3");
+	CHECK(net_ns_find("ns2") == NULL);
 	net_ns_remove_nic("ns1", "nic1");
 	/* nic2 is the namespace's first NIC now. */
 	CHECK_OK(net_ns_nics("ns1", &copy, &n, &e));
@@ -416,6 +429,32 @@ TEST(newrule_from_an_address_lookup_table_101)
 	CHECK_EQ(frh->src_len, 128);
 	a = nl_attr_find(&m.hdr, sizeof(*frh), FRA_SRC, &len);
 	CHECK(a && len == 16 && !memcmp(a, ip.addr, 16));
+}
+
+TEST(hostnetwork_annotation_reads_as_go_parsebool)
+{
+	static const char *const yes[] = {"1", "t", "T", "TRUE", "true", "True"};
+	static const char *const no[] = {"0", "false", "yes", "tRuE", ""};
+	char buf[256];
+	struct json_object *s;
+
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		snprintf(buf, sizeof(buf), "{\"annotations\":{\"%s\":\"%s\"}}",
+			 OCI_ANN_HOST_NETWORK, yes[i]);
+		s = json_tokener_parse(buf);
+		CHECK(oci_host_network(s));
+		json_object_put(s);
+	}
+	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++) {
+		snprintf(buf, sizeof(buf), "{\"annotations\":{\"%s\":\"%s\"}}",
+			 OCI_ANN_HOST_NETWORK, no[i]);
+		s = json_tokener_parse(buf);
+		CHECK(!oci_host_network(s));
+		json_object_put(s);
+	}
+	s = json_tokener_parse("{\"annotations\":{}}");
+	CHECK(!oci_host_network(s));
+	json_object_put(s);
 }
 
 TEST(resolve_waits_for_the_interface_and_times_out_naming_the_id)
