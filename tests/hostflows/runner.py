@@ -342,6 +342,22 @@ class OffVmEnv(Env):
         os.makedirs(nic_dir)
         dev["_ifname"] = inner
 
+    def ip_json(self, cid, *args):
+        """`ip -j ARGS` in the network namespace of container cid's init."""
+        r = subprocess.run(["runc", "--root", self.cenv.runc_root, "state", cid],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            raise FlowFailure(f"runc state {cid}: {r.stderr.strip()}")
+        pid = json.loads(r.stdout)["pid"]
+        r = subprocess.run(["nsenter", "-t", str(pid), "-n", "ip", "-j", *args],
+                           capture_output=True, text=True)
+        if r.returncode != 0 and ("table does not exist" in r.stderr or
+                                  "not supported" in r.stderr):
+            return []  # an empty table, or no IPv6 in this kernel
+        if r.returncode != 0:
+            raise FlowFailure(f"ip {' '.join(args)} in {cid}: {r.stderr.strip()}")
+        return json.loads(r.stdout or "[]")
+
     def detach(self, name, dev):
         addr = dev.pop("_addr", None)
         if addr:
@@ -884,6 +900,34 @@ class Runner:
             if got != subst(step["content"], self.vars):
                 raise FlowFailure(f"{path}: {got!r}")
         self.note(f"   host: checked {path}")
+
+    def do_check_routes(self, step):
+        """Off-VM: the routes with a gateway in each table named and the
+        policy rules (all but the kernel's 0, 32766, 32767) in a container's
+        network namespace, as `ip -j` shows them; a NIC is named by its
+        device and a metric of null is none."""
+        if not self.env.offvm:
+            raise StepSkipped("the NIC steps run off-VM only")
+        cid = subst(step["ContainerId"], self.vars)
+        ifname = lambda name: self.device(name)["_ifname"]  # noqa: E731
+        for table, want in step.get("routes", {}).items():
+            got = sorted((r.get("dst"), r.get("gateway"), r.get("dev"), r.get("metric"))
+                         for r in self.env.ip_json(cid, "route", "show", "table", table)
+                         if r.get("gateway"))
+            exp = sorted((w["dst"], w["gateway"], ifname(w["device"]), w["metric"])
+                         for w in want)
+            if got != exp:
+                raise FlowFailure(f"{cid}: routes via a gateway in table {table}: {got}, "
+                                  f"expected {exp}")
+        if "rules" in step:
+            got = sorted((r.get("priority"), r.get("src"), r.get("table"))
+                         for fam in ("-4", "-6")
+                         for r in self.env.ip_json(cid, fam, "rule")
+                         if r.get("priority") not in (0, 32766, 32767))
+            exp = sorted((w["priority"], w["src"], w["table"]) for w in step["rules"])
+            if got != exp:
+                raise FlowFailure(f"{cid}: rules {got}, expected {exp}")
+        self.note(f"   host: routes and rules in {cid[:12]}... as the reference leaves them")
 
     def do_unplugged(self, step):
         """Off-VM: the gcs wrote 1 to the SCSI device's delete file."""
