@@ -79,6 +79,16 @@ struct net_nic {
 	unsigned index;		   /* position in its namespace (net_ns_*) */
 };
 
+/* ---- network.c ------------------------------------------------------------ */
+
+/* Reads an LCOWNetworkAdapter of either shape into *out (ifname empty).
+ * HEAD: IPConfigs and Routes (a default route whose next hop is 0.0.0.0 or
+ * :: is skipped). v0.11: IPAddress/PrefixLength, GatewayAddress (a default
+ * route; its metric is net_route_metric's) and the IPv6 triple. */
+int net_nic_parse(const Gcs__LCOWNetworkAdapter *a, struct net_nic *out, struct error *err);
+/* Lower-cases a namespace or NIC GUID into out; ERR_INVALID_ARG unless it
+ * is hex digits and dashes (it becomes a sysfs path component). */
+int net_guid_norm(const char *in, char *out, size_t size, const char *what, struct error *err);
 /* Whether the NIC gets policy-based routing, as the reference decides it
  * where it configures the NIC (hcsv2/network.go, namespace.Sync): with
  * PolicyBasedRouting, every NIC but the namespace's first; in the v0.11
@@ -92,17 +102,6 @@ uint32_t net_route_metric(const struct net_nic *nic, const struct net_route *r, 
  * but in the v0.11 shape only one whose family has a gateway (the v0.11
  * guest adds the rule with the gateway). */
 bool net_ip_gets_rule(const struct net_nic *nic, size_t k);
-
-/* ---- network.c ------------------------------------------------------------ */
-
-/* Reads an LCOWNetworkAdapter of either shape into *out (ifname empty).
- * HEAD: IPConfigs and Routes (a default route whose next hop is 0.0.0.0 or
- * :: is skipped). v0.11: IPAddress/PrefixLength, GatewayAddress (a default
- * route; its metric is net_route_metric's) and the IPv6 triple. */
-int net_nic_parse(const Gcs__LCOWNetworkAdapter *a, struct net_nic *out, struct error *err);
-/* Lower-cases a namespace or NIC GUID into out; ERR_INVALID_ARG unless it
- * is hex digits and dashes (it becomes a sysfs path component). */
-int net_guid_norm(const char *in, char *out, size_t size, const char *what, struct error *err);
 
 /* The namespace table (loop thread). */
 struct net_ns;
