@@ -9,7 +9,7 @@
 #include <sys/mount.h>
 #include <unistd.h>
 
-#include "storage/dm_linear.h"
+#include "storage/dm.h"
 #include "storage/guest_path.h"
 #include "storage/mount.h"
 #include "storage/wait.h"
