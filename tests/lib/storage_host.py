@@ -199,7 +199,7 @@ def verity_format(path, files, fs_size, image_size=None):
     """An ext4 layer of fs_size bytes (4 KiB blocks) holding files, followed
     by a dm-verity superblock and hash tree made by `veritysetup format`, as
     hcsshim's tar2ext4 --append-dm-verity lays a layer VHD out. The file is
-    image_size bytes (default: what the tree needs, rounded to 1 MiB).
+    image_size bytes (default: up to the end of the tree).
     Returns the root hash veritysetup printed."""
     src = path + ".src"
     os.makedirs(src)
@@ -213,6 +213,14 @@ def verity_format(path, files, fs_size, image_size=None):
                        stdout=subprocess.DEVNULL)
     finally:
         shutil.rmtree(src)
+    return append_verity(path, fs_size, image_size)
+
+
+def append_verity(path, fs_size, image_size=None):
+    """Appends a dm-verity superblock and hash tree to the fs_size bytes of
+    ext4 (4 KiB blocks) at the start of path, with `veritysetup format`;
+    the file becomes image_size bytes, by default the end of the tree.
+    Returns the root hash veritysetup printed."""
     with open(path, "r+b") as f:  # room for the superblock and the tree
         f.truncate(image_size or (fs_size + MiB))
     out = subprocess.run(["veritysetup", "format", "--hash=sha256",
@@ -221,7 +229,21 @@ def verity_format(path, files, fs_size, image_size=None):
                           path, path], capture_output=True, text=True, check=True).stdout
     root = re.search(r"Root hash:\s*([0-9a-f]+)", out)
     assert root, out
+    if not image_size:
+        with open(path, "r+b") as f:
+            f.truncate(fs_size + 4096 + verity_tree_bytes(fs_size))
     return root.group(1)
+
+
+def verity_tree_bytes(fs_size, block=4096):
+    """Bytes of a sha256 hash tree over fs_size bytes (32-byte digests,
+    levels of 4 KiB blocks down to one)."""
+    total, n = 0, fs_size // block
+    while True:
+        n = (n * 32 + block - 1) // block
+        total += n * block
+        if n == 1:
+            return total
 
 
 def host_verity_info(path):
