@@ -228,9 +228,10 @@ int dm_create(const struct storage_config *cfg, const char *name, const struct d
 
 	if (!table)
 		return error_errno(e, ENOMEM, "device-mapper %s", name);
-	if ((r = dm_table_build(table, table_size, name, flags, targets, n, e)) < 0 ||
-	    (ctl = open_control(cfg, e)) < 0) {
-		r = ctl < 0 ? ctl : r;
+	if ((r = dm_table_build(table, table_size, name, flags, targets, n, e)) < 0)
+		goto out;
+	if ((ctl = open_control(cfg, e)) < 0) {
+		r = ctl;
 		goto out;
 	}
 	while ((r = create_once(ctl, name, table, table + table_size, table_size, &dev, &step)) <

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 
 #include "storage/crypt.h"
+#include "storage/dm.h"
 #include "storage/verity.h"
 
 #define VERITY_LUN 7
@@ -122,6 +123,23 @@ TEST(crypt_params_carry_the_key_in_hex)
 	want[strlen(want) - strlen(" 1 sector_size:4096")] = '\0';
 	CHECK_STREQ(buf, want);
 	CHECK_EQ(crypt_params(key, "8:32", false, buf, 100, &(struct error){0}), -ENOBUFS);
+}
+
+/* dm_create's own refusals come with their errno, before and without the
+ * kernel: a name it cannot take, a machine without device-mapper. */
+TEST(dm_create_refuses_with_the_cause)
+{
+	struct storage_config cfg = {.dev_root = "/nonexistent-lcow-dev"};
+	struct dm_target t = {0, 8, "verity", "x"};
+	char longname[200], out[PATH_MAX];
+	struct error e;
+
+	memset(longname, 'a', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	CHECK_EQ(dm_create(&cfg, longname, &t, 1, true, out, sizeof(out), &e), -EINVAL);
+	CHECK_CONTAINS(e.msg, "device-mapper name");
+	CHECK_EQ(dm_create(&cfg, "dm-verity-x", &t, 1, true, out, sizeof(out), &e), -ENODEV);
+	CHECK_CONTAINS(e.msg, "device-mapper is not available");
 }
 
 /* -- in the VM ------------------------------------------------------------------------ */
