@@ -160,7 +160,9 @@ def layer_tree(root, kind):
 
 def make_image(path, spec):
     """spec: {"kind": "layer", "tree": "busybox"|"pause", "mib": 8} (ext4 of
-    exactly that size, as tar2ext4 writes a layer VHD), {"kind": "blank",
+    exactly that size, as tar2ext4 writes a layer VHD; with "verity": true
+    followed by a dm-verity superblock and tree, as tar2ext4
+    --append-dm-verity writes it), {"kind": "blank",
     "mib": N} (a new scratch VHD), {"kind": "scratch-ext4", "mib": N} (a
     scratch formatted as `runhcs create-scratch` formats it)."""
     kind, mib = spec["kind"], spec["mib"]
@@ -172,6 +174,9 @@ def make_image(path, spec):
                             path, f"{mib}M"], check=True, capture_output=True)
         finally:
             shutil.rmtree(stage)
+        if spec.get("verity"):
+            from storage_host import append_verity
+            append_verity(path, mib * MiB)
     elif kind == "blank":
         with open(path, "wb") as f:
             f.truncate(mib * MiB)
@@ -184,6 +189,15 @@ def make_image(path, spec):
     else:
         raise FlowFailure(f"unknown image kind {kind}")
     return path
+
+
+def image_variables(images, flow):
+    """${<device>_VERITY}: the VerityInfo an hcsshim v0.11 host reads from
+    each verity layer's VHD (internal/uvm/vpmem.go readVeritySuperBlock)."""
+    from storage_host import host_verity_info
+    return {f"{name}_VERITY": host_verity_info(images[name])
+            for name, dev in flow.get("devices", {}).items()
+            if dev.get("image", {}).get("verity")}
 
 
 def ext4_features(image):
@@ -286,7 +300,8 @@ class OffVmEnv(Env):
                                                dev["image"])
 
     def variables(self):
-        return {"RUN": self.rig.run, "SYS": self.rig.sys}
+        return {"RUN": self.rig.run, "SYS": self.rig.sys,
+                **image_variables(self.images, self.flow)}
 
     def uts_wrapper(self):
         """The gcs in its own UTS namespace named as a UVM is named: no host
@@ -450,7 +465,7 @@ class VmEnv(Env):
         return pmem
 
     def variables(self):
-        return {"RUN": "/run", "SYS": "/sys"}
+        return {"RUN": "/run", "SYS": "/sys", **image_variables(self.images, self.flow)}
 
     def lacks(self, cap):
         return cap is None  # the guest's root has every capability
