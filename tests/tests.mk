@@ -30,6 +30,7 @@ UNIT_GCS_test_storage_plan9 := storage
 UNIT_GCS_test_storage_real := storage
 UNIT_GCS_test_storage_request := storage
 UNIT_GCS_test_storage_scsi := storage
+UNIT_GCS_test_storage_verity := storage
 UNIT_GCS_test_storage_vpmem := storage
 UNIT_GCS_test_timesync := timesync
 UNIT_GCS_test_tool_run := core

@@ -52,6 +52,10 @@ struct create_job {
 	size_t n_nics;
 	struct net_dns_store dns_store;
 	struct net_dns dns;
+	/* hostnetwork: the sandbox's or standalone's own annotation, a
+	 * workload's sandbox's; its NICs are configured in the UVM's network
+	 * namespace instead of being moved. */
+	bool host_network;
 	struct error failure; /* why it failed, replied once undone */
 };
 
@@ -94,6 +98,7 @@ static int write_spec(struct create_job *j, struct error *err)
 		.cgroup_parent = parent,
 		.cgroup_per_pod = j->parent == PARENT_PODS,
 		.dns = j->dns,
+		.sandbox_host_network = j->host_network,
 	};
 	struct json_object *res = NULL, *lnx;
 	int rc;
@@ -157,7 +162,8 @@ static int create_run(void *data, struct error *err)
 	cstdio_close_fds(child, 3);
 	oci_prepared_release(&j->prep); /* runc has mounted what was held */
 	for (size_t i = 0; rc == 0 && i < j->n_nics; i++)
-		rc = net_nic_move_configure(&j->nics[i], j->proc.pid, err);
+		rc = j->host_network ? net_nic_configure_here(&j->nics[i], err)
+				     : net_nic_move_configure(&j->nics[i], j->proc.pid, err);
 	if (rc < 0) {
 		undo(j);
 		return rc;
@@ -246,7 +252,7 @@ static int claim_network(struct loop *l, struct create_job *j, struct error *err
 
 	if (!j->netns[0])
 		return 0;
-	rc = net_ns_claim(j->netns, j->id, j->proc.pid, err);
+	rc = net_ns_claim(j->netns, j->id, j->proc.pid, j->host_network, err);
 	if (rc == 0)
 		rc = net_ns_nics(j->netns, &now, &n, err);
 	for (size_t i = 0; rc == 0 && i < n; i++) {
@@ -254,7 +260,8 @@ static int claim_network(struct loop *l, struct create_job *j, struct error *err
 
 		for (size_t k = 0; k < j->n_nics && !done; k++)
 			done = !strcmp(j->nics[k].id, now[i].id);
-		if (!done && net_nic_configure_later(l, &now[i], j->proc.pid, err) < 0)
+		if (!done &&
+		    net_nic_configure_later(l, &now[i], j->host_network ? 0 : j->proc.pid, err) < 0)
 			log_fields(LOG_WARN, LOG_FIELDS(LOG_STR("nic", now[i].id)),
 				   "NIC not configured: %s", err->msg);
 	}
@@ -319,8 +326,10 @@ static void find_sandbox(struct create_job *j)
 	if (j->cls.kind != OCI_WORKLOAD)
 		return;
 	sb = container_find(j->cls.sandbox_id);
-	if (sb && sb->kind == OCI_SANDBOX && sb->state != CONTAINER_CREATING && !sb->deleting)
+	if (sb && sb->kind == OCI_SANDBOX && sb->state != CONTAINER_CREATING && !sb->deleting) {
 		snprintf(j->sandbox_root, sizeof(j->sandbox_root), "%s", sb->bundle);
+		j->host_network = oci_host_network(sb->spec);
+	}
 }
 
 /* §3.2 step 6: a sandbox or standalone container naming a network
@@ -334,6 +343,7 @@ static int take_network(struct create_job *j, struct json_object *spec, struct e
 
 	if (j->cls.kind == OCI_WORKLOAD)
 		return 0;
+	j->host_network = oci_host_network(spec);
 	if (json_object_object_get_ex(spec, "windows", &o) &&
 	    json_object_object_get_ex(o, "network", &o) &&
 	    json_object_object_get_ex(o, "networkNamespace", &o))

@@ -19,22 +19,6 @@ static const char *const skipped_dirs[] = {"pts",  "shm",	  "fd",	  "mqueue",
 					   ".lxc", ".lxd-mounts", ".udev"};
 #define DEV_WALK_MAX_DEPTH 8
 
-bool oci_privileged_value(const char *v, bool *valid)
-{
-	static const char *const yes[] = {"1", "t", "T", "TRUE", "true", "True"};
-	static const char *const no[] = {"0", "f", "F", "FALSE", "false", "False"};
-
-	*valid = true;
-	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
-		if (!strcmp(v, yes[i]))
-			return true;
-		if (!strcmp(v, no[i]))
-			return false;
-	}
-	*valid = false;
-	return false;
-}
-
 /* {"path","type","major","minor","fileMode","uid","gid"} of the node. */
 static struct json_object *device_entry(const char *path, const struct stat *st, struct error *e)
 {

@@ -20,8 +20,4 @@
 int oci_devices_apply(struct json_object *spec, bool privileged, const char *dev_root,
 		      struct error *e);
 
-/* The annotation's value read as Go's strconv.ParseBool; *valid is false
- * for anything else (the reference then logs and treats it as false). */
-bool oci_privileged_value(const char *v, bool *valid);
-
 #endif

@@ -838,7 +838,8 @@ static bool new_namespace(struct json_object *spec, const char *type)
 }
 
 static int apply_annotations(struct json_object *spec, struct json_object *process,
-			     struct json_object *mounts, struct error *e)
+			     struct json_object *mounts, const struct oci_prepare_opts *o,
+			     struct error *e)
 {
 	struct json_object *ann = spec_member(spec, "annotations", json_type_object);
 	const char *v;
@@ -850,10 +851,18 @@ static int apply_annotations(struct json_object *spec, struct json_object *proce
 	v = spec_member_str(ann, OCI_ANN_RLIMIT_CORE);
 	if (v && (rc = rlimit_core(process, v, e)) < 0)
 		return rc;
-	v = spec_member_str(ann, OCI_ANN_HOST_NETWORK);
-	if (v && !strcmp(v, "true"))
+	if (o->cls.kind == OCI_WORKLOAD ? o->sandbox_host_network : oci_host_network(spec))
 		drop_namespace(spec, "network");
 	return 0;
+}
+
+bool oci_host_network(struct json_object *spec)
+{
+	const char *v = spec_member_str(spec_member(spec, "annotations", json_type_object),
+					OCI_ANN_HOST_NETWORK);
+	bool valid;
+
+	return v && spec_parse_bool(v, &valid);
 }
 
 /* ---- devices ------------------------------------------------------------- */
@@ -864,7 +873,7 @@ static int workload_devices(struct json_object *spec, const struct oci_prepare_o
 {
 	struct json_object *ann = spec_member(spec, "annotations", json_type_object);
 	const char *v = spec_member_str(ann, OCI_ANN_PRIVILEGED);
-	bool valid = true, privileged = v && oci_privileged_value(v, &valid);
+	bool valid = true, privileged = v && spec_parse_bool(v, &valid);
 
 	if (!valid)
 		log_fields(LOG_WARN, LOG_FIELDS(LOG_STR("cid", o->id), LOG_STR("value", v)),
@@ -1040,7 +1049,7 @@ static int prepare_spec(struct json_object *spec, const struct oci_prepare_opts 
 			return rc;
 		out->sandbox_mounts = true;
 	}
-	if ((rc = apply_annotations(spec, process, mounts, e)) < 0 ||
+	if ((rc = apply_annotations(spec, process, mounts, o, e)) < 0 ||
 	    (rc = etc_mounts(spec, mounts, o, hostname, e)) < 0 ||
 	    (rc = rewrite_mounts(spec, mounts, o, out, e)) < 0 ||
 	    (o->cls.kind == OCI_WORKLOAD && (rc = workload_devices(spec, o, e)) < 0) ||

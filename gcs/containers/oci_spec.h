@@ -64,6 +64,9 @@ struct oci_prepare_opts {
 	/* Hostname used when the spec has none; NULL = gethostname(). */
 	const char *uvm_hostname;
 	struct net_dns dns;
+	/* Workload only: its sandbox has the hostnetwork annotation (a
+	 * workload's own is ignored, as in the reference's hcsv2/uvm.go). */
+	bool sandbox_host_network;
 };
 
 struct oci_prepared {
@@ -126,6 +129,11 @@ int oci_resolv_content(const struct net_dns *dns, char *buf, size_t size, struct
 /* process.terminal as the gcs and runc read it (a boolean; anything else
  * is refused by the prepare functions). */
 bool oci_process_terminal(struct json_object *process);
+
+/* The spec's hostnetwork annotation is true, read as Go's strconv.ParseBool
+ * (1, t, T, TRUE, true, True; anything else is false): the container runs
+ * in the UVM's network namespace. */
+bool oci_host_network(struct json_object *spec);
 
 /* hostname matches ^[a-zA-Z0-9_\-\.]{0,255}$ */
 bool oci_hostname_valid(const char *hostname);

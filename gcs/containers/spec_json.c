@@ -2,6 +2,7 @@
 #include "containers/spec_json.h"
 
 #include <errno.h>
+#include <string.h>
 
 /* The member `key` of o if it has type t, else NULL. */
 struct json_object *spec_member(struct json_object *o, const char *key, enum json_type t)
@@ -66,4 +67,20 @@ int spec_array_push(struct json_object *a, struct json_object *v, struct error *
 		return error_set(e, ERR_FAIL, ENOMEM, "spec: out of memory");
 	}
 	return 0;
+}
+
+bool spec_parse_bool(const char *v, bool *valid)
+{
+	static const char *const yes[] = {"1", "t", "T", "TRUE", "true", "True"};
+	static const char *const no[] = {"0", "f", "F", "FALSE", "false", "False"};
+
+	*valid = true;
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		if (!strcmp(v, yes[i]))
+			return true;
+		if (!strcmp(v, no[i]))
+			return false;
+	}
+	*valid = false;
+	return false;
 }

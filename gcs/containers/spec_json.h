@@ -24,4 +24,9 @@ int spec_set_member(struct json_object *o, const char *key, struct json_object *
 
 int spec_array_push(struct json_object *a, struct json_object *v, struct error *e);
 
+/* v read as Go's strconv.ParseBool ("1", "t", "TRUE", "true", "True",
+ * and the same for false); *valid is false for anything else, which reads
+ * as false (as the reference treats a bad annotation). */
+bool spec_parse_bool(const char *v, bool *valid);
+
 #endif

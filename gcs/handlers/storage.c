@@ -28,6 +28,25 @@ static int copy_str(struct arena *a, const char *in, const char **out, struct er
 	return *out ? 0 : oom(err);
 }
 
+/* VerityInfo: hcsshim v0.11 hosts send it for a layer whose VHD carries a
+ * dm-verity superblock after its ext4 data; later ones leave it out. */
+static int copy_verity(struct verity_info *d, struct arena *a, const Gcs__DeviceVerityInfo *s,
+		       struct error *err)
+{
+	if (!s)
+		return 0;
+	d->present = true;
+	d->ext4_size = s->ext4sizeinbytes;
+	d->version = s->version;
+	d->superblock = s->superblock;
+	d->block_size = s->blocksize;
+	if (copy_str(a, s->algorithm, &d->algorithm, err) < 0 ||
+	    copy_str(a, s->rootdigest, &d->root_digest, err) < 0 ||
+	    copy_str(a, s->salt, &d->salt, err) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
 static int copy_disk(struct storage_request *sr, struct arena *a,
 		     const Gcs__LCOWMappedVirtualDisk *s, struct error *err)
 {
@@ -41,9 +60,9 @@ static int copy_disk(struct storage_request *sr, struct arena *a,
 	d->encrypted = s->encrypted;
 	d->block_dev = s->blockdev;
 	d->ensure_filesystem = s->ensurefilesystem;
-	/* VerityInfo is deprecated (spec §3.10.1): not used. */
 	if (copy_str(a, s->mountpath, &d->mount_path, err) < 0 ||
-	    copy_str(a, s->filesystem, &d->filesystem, err) < 0)
+	    copy_str(a, s->filesystem, &d->filesystem, err) < 0 ||
+	    copy_verity(&d->verity, a, s->verityinfo, err) < 0)
 		return -ENOMEM;
 	if (s->n_options) {
 		opts = arena_alloc(a, s->n_options * sizeof(*opts));
@@ -82,6 +101,8 @@ static int copy_vpmem(struct storage_request *sr, struct arena *a,
 		d->mapping_offset = s->mappinginfo->deviceoffsetinbytes;
 		d->mapping_size = s->mappinginfo->devicesizeinbytes;
 	}
+	if (copy_verity(&d->verity, a, s->verityinfo, err) < 0)
+		return -ENOMEM;
 	return copy_str(a, s->mountpath, &d->mount_path, err);
 }
 

@@ -124,8 +124,9 @@ static uint32_t next_seq(void)
 	return __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED);
 }
 
-static int add_route(int fd, int ifindex, const struct net_route *r, const char *ifname,
-		     struct error *err)
+/* Route r out of ifindex into table. */
+static int add_route(int fd, int ifindex, const struct net_route *r, uint32_t table,
+		     const char *ifname, struct error *err)
 {
 	char gw[64] = "";
 	struct nl_msg m;
@@ -133,30 +134,57 @@ static int add_route(int fd, int ifindex, const struct net_route *r, const char 
 
 	if (r->has_gw)
 		inet_ntop(r->family, r->gw, gw, sizeof(gw));
-	if (nl_build_newroute(&m, next_seq(), ifindex, r) < 0)
+	if (nl_build_newroute(&m, next_seq(), ifindex, r, table) < 0)
 		return error_set(err, ERR_FAIL, EMSGSIZE, "route message too long");
 	rc = nl_exec(fd, &m, "add route", err);
 	if (rc != -ENETUNREACH || !r->has_gw)
 		goto out;
 	/* The gateway lies outside the NIC's subnets: make it reachable on the
-	 * link (a /32 or /128 route), then try again. */
+	 * link (a /32 or /128 route in the same table), then try again. */
 	{
 		struct net_route to_gw = {.family = r->family,
 					  .dst_len = r->family == AF_INET6 ? 128 : 32};
 
 		memcpy(to_gw.dst, r->gw, sizeof(to_gw.dst));
-		if (nl_build_newroute(&m, next_seq(), ifindex, &to_gw) < 0)
+		if (nl_build_newroute(&m, next_seq(), ifindex, &to_gw, table) < 0)
 			return error_set(err, ERR_FAIL, EMSGSIZE, "route message too long");
 		rc = nl_exec(fd, &m, "add route to the gateway", err);
 		if (rc == 0 || rc == -EEXIST) {
-			nl_build_newroute(&m, next_seq(), ifindex, r);
+			nl_build_newroute(&m, next_seq(), ifindex, r, table);
 			rc = nl_exec(fd, &m, "add route", err);
 		}
 	}
 out:
+	if (rc < 0) {
+		char tbl[32] = "", metric[32] = "";
+
+		if (table != RT_TABLE_MAIN)
+			snprintf(tbl, sizeof(tbl), " table %u", table);
+		if (r->metric)
+			snprintf(metric, sizeof(metric), " metric %u", r->metric);
+		error_prefix(err, "%s%s%s%s%s (%s)", r->dst_len ? "" : "default ",
+			     gw[0] ? "via " : "", gw, tbl, metric, ifname);
+	}
+	return rc;
+}
+
+/* `from <ip> lookup 101`: what leaves from the NIC's address goes out
+ * through the NIC's own table. */
+static int add_rule(int fd, const struct net_ip *ip, const char *ifname, struct error *err)
+{
+	char a[64];
+	struct nl_msg m;
+	int rc;
+
+	inet_ntop(ip->family, ip->addr, a, sizeof(a));
+	if (nl_build_newrule(&m, next_seq(), ip, NET_PBR_TABLE, NET_PBR_RULE_PRIORITY) < 0)
+		return error_set(err, ERR_FAIL, EMSGSIZE, "rule message too long");
+	rc = nl_exec(fd, &m, "add rule", err);
+	if (rc == -EEXIST)
+		return 0;
 	if (rc < 0)
-		error_prefix(err, "%s%s%s (%s)", r->dst_len ? "" : "default ", gw[0] ? "via " : "",
-			     gw, ifname);
+		error_prefix(err, "from %s lookup %u priority %u (%s)", a, NET_PBR_TABLE,
+			     NET_PBR_RULE_PRIORITY, ifname);
 	return rc;
 }
 
@@ -167,8 +195,11 @@ struct in_ns {
 	int rc;
 };
 
+/* Addresses first, then for a low-metric NIC its rules, then its routes
+ * (in table 101 when low), as the reference orders them. */
 static int configure(const struct net_nic *nic, struct error *err)
 {
+	bool low = net_nic_low_metric(nic);
 	_cleanup_close_ int fd = -1;
 	struct nl_msg m;
 	int ifindex, rc;
@@ -205,8 +236,16 @@ static int configure(const struct net_nic *nic, struct error *err)
 		if (rc < 0)
 			return error_prefix(err, "%s/%u (%s)", a, nic->ips[i].prefix, nic->ifname);
 	}
+	for (size_t i = 0; low && i < nic->n_ips; i++)
+		if (net_ip_gets_rule(nic, i) &&
+		    (rc = add_rule(fd, &nic->ips[i], nic->ifname, err)) < 0)
+			return rc;
 	for (size_t i = 0; i < nic->n_routes; i++) {
-		rc = add_route(fd, ifindex, &nic->routes[i], nic->ifname, err);
+		struct net_route r = nic->routes[i];
+
+		r.metric = net_route_metric(nic, &r, low);
+		rc = add_route(fd, ifindex, &r, low ? NET_PBR_TABLE : RT_TABLE_MAIN, nic->ifname,
+			       err);
 		if (rc < 0 && rc != -EEXIST)
 			return rc;
 	}
@@ -222,6 +261,16 @@ static void *in_ns_main(void *data)
 	else
 		t->rc = configure(t->nic, &t->err);
 	return NULL; /* the thread ends here, inside the namespace */
+}
+
+static void log_configured(const struct net_nic *nic, pid_t pid, const char *what)
+{
+	log_fields(LOG_INFO,
+		   LOG_FIELDS(LOG_STR("nic", nic->id), LOG_STR("ifname", nic->ifname),
+			      LOG_INT("pid", pid), LOG_UINT("ips", nic->n_ips),
+			      LOG_UINT("routes", nic->n_routes), LOG_UINT("index", nic->index),
+			      LOG_BOOL("policy_routing", net_nic_low_metric(nic))),
+		   "%s", what);
 }
 
 int net_nic_move_configure(const struct net_nic *nic, pid_t pid, struct error *err)
@@ -261,10 +310,14 @@ int net_nic_move_configure(const struct net_nic *nic, pid_t pid, struct error *e
 		*err = t.err;
 		return error_prefix(err, "NIC %s", nic->id);
 	}
-	log_fields(LOG_INFO,
-		   LOG_FIELDS(LOG_STR("nic", nic->id), LOG_STR("ifname", nic->ifname),
-			      LOG_INT("pid", pid), LOG_UINT("ips", nic->n_ips),
-			      LOG_UINT("routes", nic->n_routes)),
-		   "NIC moved and configured");
+	log_configured(nic, pid, "NIC moved and configured");
+	return 0;
+}
+
+int net_nic_configure_here(const struct net_nic *nic, struct error *err)
+{
+	if (configure(nic, err) < 0)
+		return error_prefix(err, "NIC %s", nic->id);
+	log_configured(nic, 0, "NIC configured in the UVM's network namespace");
 	return 0;
 }

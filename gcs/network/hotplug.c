@@ -2,9 +2,10 @@
  * in sysfs (a job: up to 5 s of polling while HCS hot-plugs it), the NIC is
  * recorded in its namespace, and when a container owns that namespace
  * already it is moved into the container's network namespace and
- * configured (a second job) before the operation finishes. A NIC ID
- * recorded already is an error. Removal only forgets the NIC; nothing on
- * the interface is undone.
+ * configured (a second job) before the operation finishes; when that
+ * container uses the UVM's network namespace (hostnetwork) the NIC is
+ * configured where it is. A NIC ID recorded already is an error. Removal
+ * only forgets the NIC; nothing on the interface is undone.
  *
  * LCOW_SYSFS_ROOT (tests) replaces "/sys". */
 #include "network/network.h"
@@ -19,7 +20,7 @@
 struct net_job {
 	struct op_done done; /* fn NULL: configure_later, nobody to tell */
 	struct net_nic nic;
-	pid_t pid; /* moving: the owner's init */
+	pid_t pid; /* moving: the owner's init; 0: configured where it is */
 	uint64_t started;
 };
 
@@ -41,6 +42,8 @@ static int move_run(void *data, struct error *err)
 {
 	struct net_job *j = data;
 
+	if (!j->pid)
+		return net_nic_configure_here(&j->nic, err);
 	return net_nic_move_configure(&j->nic, j->pid, err);
 }
 
@@ -79,6 +82,7 @@ static int resolve_run(void *data, struct error *err)
 static void resolve_done(struct loop *l, int rc, const struct error *jerr, void *data)
 {
 	struct net_job *j = data;
+	bool host_network = false;
 	struct error err;
 	pid_t owner = 0;
 
@@ -86,7 +90,7 @@ static void resolve_done(struct loop *l, int rc, const struct error *jerr, void 
 		finish(j, rc, jerr);
 		return;
 	}
-	rc = net_ns_add_nic(&j->nic, &owner, &err);
+	rc = net_ns_add_nic(&j->nic, &owner, &host_network, &err);
 	if (rc == 0)
 		log_fields(LOG_INFO,
 			   LOG_FIELDS(LOG_STR("nic", j->nic.id), LOG_STR("namespace", j->nic.ns),
@@ -97,7 +101,7 @@ static void resolve_done(struct loop *l, int rc, const struct error *jerr, void 
 		finish(j, rc, rc < 0 ? &err : NULL);
 		return;
 	}
-	j->pid = owner;
+	j->pid = host_network ? 0 : owner;
 	rc = loop_job(l, move_run, move_done, j, &err);
 	if (rc < 0)
 		finish(j, rc, &err);

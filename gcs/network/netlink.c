@@ -2,6 +2,7 @@
 #include "network/netlink.h"
 
 #include <errno.h>
+#include <linux/fib_rules.h>
 #include <linux/if_addr.h>
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
@@ -105,7 +106,8 @@ int nl_build_newaddr(struct nl_msg *m, uint32_t seq, int ifindex, const struct n
 	return rc;
 }
 
-int nl_build_newroute(struct nl_msg *m, uint32_t seq, int ifindex, const struct net_route *r)
+int nl_build_newroute(struct nl_msg *m, uint32_t seq, int ifindex, const struct net_route *r,
+		      uint32_t table)
 {
 	struct rtmsg *rt;
 	int rc = 0;
@@ -114,7 +116,7 @@ int nl_build_newroute(struct nl_msg *m, uint32_t seq, int ifindex, const struct 
 	rt = nl_payload(m);
 	rt->rtm_family = r->family;
 	rt->rtm_dst_len = r->dst_len;
-	rt->rtm_table = RT_TABLE_MAIN;
+	rt->rtm_table = table < 256 ? table : RT_TABLE_UNSPEC;
 	rt->rtm_protocol = RTPROT_BOOT;
 	rt->rtm_scope = r->has_gw ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK;
 	rt->rtm_type = RTN_UNICAST;
@@ -126,6 +128,28 @@ int nl_build_newroute(struct nl_msg *m, uint32_t seq, int ifindex, const struct 
 		rc = nl_put_u32(m, RTA_OIF, (uint32_t)ifindex);
 	if (rc == 0 && r->metric)
 		rc = nl_put_u32(m, RTA_PRIORITY, r->metric);
+	if (rc == 0 && table != RT_TABLE_MAIN)
+		rc = nl_put_u32(m, RTA_TABLE, table);
+	return rc;
+}
+
+int nl_build_newrule(struct nl_msg *m, uint32_t seq, const struct net_ip *from, uint32_t table,
+		     uint32_t priority)
+{
+	struct fib_rule_hdr *frh;
+	int rc;
+
+	nl_init(m, RTM_NEWRULE, NLM_F_CREATE | NLM_F_EXCL, seq, sizeof(*frh));
+	frh = nl_payload(m);
+	frh->family = from->family;
+	frh->src_len = from->family == AF_INET6 ? 128 : 32;
+	frh->table = table < 256 ? table : RT_TABLE_UNSPEC;
+	frh->action = FR_ACT_TO_TBL;
+	rc = nl_put(m, FRA_SRC, from->addr, addr_len(from->family));
+	if (rc == 0)
+		rc = nl_put_u32(m, FRA_TABLE, table);
+	if (rc == 0)
+		rc = nl_put_u32(m, FRA_PRIORITY, priority);
 	return rc;
 }
 

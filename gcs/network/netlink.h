@@ -30,8 +30,13 @@ int nl_build_getlink(struct nl_msg *m, uint32_t seq, const char *ifname);
 int nl_build_setlink(struct nl_msg *m, uint32_t seq, int ifindex, int up, uint32_t mtu,
 		     pid_t ns_pid);
 int nl_build_newaddr(struct nl_msg *m, uint32_t seq, int ifindex, const struct net_ip *ip);
-/* A route out of ifindex; link scope when it has no gateway. */
-int nl_build_newroute(struct nl_msg *m, uint32_t seq, int ifindex, const struct net_route *r);
+/* A route out of ifindex into `table` (RT_TABLE_MAIN, or NET_PBR_TABLE);
+ * link scope when it has no gateway. */
+int nl_build_newroute(struct nl_msg *m, uint32_t seq, int ifindex, const struct net_route *r,
+		      uint32_t table);
+/* RTM_NEWRULE `from <ip>/<32|128> lookup <table> priority <priority>`. */
+int nl_build_newrule(struct nl_msg *m, uint32_t seq, const struct net_ip *from, uint32_t table,
+		     uint32_t priority);
 
 /* Attribute lookup in a built or received message (tests, replies): the
  * payload of the first attribute of that type after `hdrlen` bytes of

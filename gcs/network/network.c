@@ -140,7 +140,6 @@ static int copy_field(char *dst, size_t size, const char *src, const char *what,
 
 int net_nic_parse(const Gcs__LCOWNetworkAdapter *a, struct net_nic *out, struct error *err)
 {
-	uint32_t v011_metric = a->enablelowmetric ? 500 : 1;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -154,6 +153,10 @@ int net_nic_parse(const Gcs__LCOWNetworkAdapter *a, struct net_nic *out, struct 
 		return rc;
 	out->encap_overhead = a->encapoverhead;
 	out->vpci_assigned = a->vpciassigned;
+	out->policy_based_routing = a->policybasedrouting;
+	out->enable_low_metric = a->enablelowmetric;
+	out->v011 = !a->n_ipconfigs && !a->n_routes &&
+		    ((a->ipaddress && *a->ipaddress) || (a->ipv6address && *a->ipv6address));
 	/* HEAD shape. */
 	for (size_t i = 0; i < a->n_ipconfigs; i++)
 		if ((rc = add_ip(out, a->ipconfigs[i]->ipaddress, a->ipconfigs[i]->prefixlength,
@@ -169,12 +172,42 @@ int net_nic_parse(const Gcs__LCOWNetworkAdapter *a, struct net_nic *out, struct 
 	    (rc = add_ip(out, a->ipv6address, a->ipv6prefixlength, err)) < 0)
 		return rc;
 	if (a->gatewayaddress && *a->gatewayaddress &&
-	    (rc = add_route(out, "", a->gatewayaddress, v011_metric, err)) < 0)
+	    (rc = add_route(out, "", a->gatewayaddress, 0, err)) < 0)
 		return rc;
 	if (a->ipv6gatewayaddress && *a->ipv6gatewayaddress &&
-	    (rc = add_route(out, "", a->ipv6gatewayaddress, v011_metric, err)) < 0)
+	    (rc = add_route(out, "", a->ipv6gatewayaddress, 0, err)) < 0)
 		return rc;
 	return 0;
+}
+
+/* ---- policy-based routing ------------------------------------------------------ */
+
+bool net_nic_low_metric(const struct net_nic *nic)
+{
+	if (nic->policy_based_routing)
+		return nic->index > 0;
+	if (nic->v011)
+		return nic->enable_low_metric || nic->index > 0;
+	return nic->enable_low_metric;
+}
+
+uint32_t net_route_metric(const struct net_nic *nic, const struct net_route *r, bool low)
+{
+	if (r->metric)
+		return r->metric;
+	if (low)
+		return NET_LOW_METRIC;
+	return nic->v011 ? NET_V011_METRIC : 0;
+}
+
+bool net_ip_gets_rule(const struct net_nic *nic, size_t k)
+{
+	if (!nic->v011)
+		return true;
+	for (size_t i = 0; i < nic->n_routes; i++)
+		if (nic->routes[i].family == nic->ips[k].family)
+			return true;
+	return false;
 }
 
 /* ---- the namespace table ------------------------------------------------------ */
@@ -188,6 +221,7 @@ struct net_ns {
 	char id[NET_ID_MAX];
 	char owner_cid[NET_OWNER_MAX];
 	pid_t owner;
+	bool host_network; /* the owner runs in the UVM's network namespace */
 	struct net_entry *nics;
 	struct net_ns *next;
 };
@@ -241,10 +275,11 @@ bool net_ns_has_nic(const char *id)
 	return false;
 }
 
-int net_ns_add_nic(const struct net_nic *nic, pid_t *owner, struct error *err)
+int net_ns_add_nic(struct net_nic *nic, pid_t *owner, bool *host_network, struct error *err)
 {
 	struct net_entry *e, **tail;
 	struct net_ns *n;
+	unsigned index = 0;
 
 	if (net_ns_has_nic(nic->id))
 		return error_set(err, ERR_EXISTS, EEXIST, "NIC %s is already added", nic->id);
@@ -256,17 +291,20 @@ int net_ns_add_nic(const struct net_nic *nic, pid_t *owner, struct error *err)
 		free(e);
 		return -ENOMEM;
 	}
-	e->nic = *nic;
 	for (tail = &n->nics; *tail; tail = &(*tail)->next)
-		;
+		index++;
+	nic->index = index;
+	e->nic = *nic;
 	*tail = e;
 	*owner = n->owner;
+	*host_network = n->host_network;
 	return 0;
 }
 
 void net_ns_remove_nic(const char *ns, const char *id)
 {
 	struct net_ns *n = net_ns_find(ns);
+	unsigned index = 0;
 
 	if (!n)
 		return;
@@ -278,6 +316,9 @@ void net_ns_remove_nic(const char *ns, const char *id)
 			free(e);
 			break;
 		}
+	/* The NICs after it move up, as in the reference's list. */
+	for (struct net_entry *e = n->nics; e; e = e->next)
+		e->nic.index = index++;
 	ns_drop_if_unused(n);
 }
 
@@ -297,12 +338,15 @@ int net_ns_nics(const char *ns, struct net_nic **out, size_t *n_out, struct erro
 	*out = calloc(count, sizeof(**out));
 	if (!*out)
 		return error_set(err, ERR_FAIL, ENOMEM, "out of memory");
-	for (struct net_entry *e = n->nics; e; e = e->next)
-		(*out)[(*n_out)++] = e->nic;
+	for (struct net_entry *e = n->nics; e; e = e->next) {
+		(*out)[*n_out] = e->nic;
+		(*out)[*n_out].index = (unsigned)*n_out;
+		(*n_out)++;
+	}
 	return 0;
 }
 
-int net_ns_claim(const char *ns, const char *cid, pid_t pid, struct error *err)
+int net_ns_claim(const char *ns, const char *cid, pid_t pid, bool host_network, struct error *err)
 {
 	struct net_ns *n = ns_get(ns, err);
 
@@ -313,6 +357,7 @@ int net_ns_claim(const char *ns, const char *cid, pid_t pid, struct error *err)
 				 "network namespace %s is already used by container %s", n->id,
 				 n->owner_cid);
 	n->owner = pid;
+	n->host_network = host_network;
 	snprintf(n->owner_cid, sizeof(n->owner_cid), "%s", cid);
 	return 0;
 }
@@ -325,6 +370,7 @@ void net_ns_release(const char *cid)
 		next = n->next;
 		if (n->owner && !strcmp(n->owner_cid, cid)) {
 			n->owner = 0;
+			n->host_network = false;
 			n->owner_cid[0] = '\0';
 			ns_drop_if_unused(n);
 		}
@@ -339,11 +385,12 @@ void net_ns_describe(struct printbuf *pb)
 		count++;
 	sprintbuf(pb, "network namespaces: %zu\n", count);
 	for (struct net_ns *n = table; n; n = n->next) {
-		sprintbuf(pb, "  %s owner=%s pid=%d\n", n->id, n->owner ? n->owner_cid : "-",
-			  (int)n->owner);
+		sprintbuf(pb, "  %s owner=%s pid=%d%s\n", n->id, n->owner ? n->owner_cid : "-",
+			  (int)n->owner, n->host_network ? " host-network" : "");
 		for (struct net_entry *e = n->nics; e; e = e->next)
-			sprintbuf(pb, "    NIC %s ifname=%s ips=%zu routes=%zu\n", e->nic.id,
-				  e->nic.ifname, e->nic.n_ips, e->nic.n_routes);
+			sprintbuf(pb, "    NIC %s ifname=%s ips=%zu routes=%zu%s\n", e->nic.id,
+				  e->nic.ifname, e->nic.n_ips, e->nic.n_routes,
+				  net_nic_low_metric(&e->nic) ? " policy-routed" : "");
 	}
 }
 

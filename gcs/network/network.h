@@ -37,6 +37,14 @@
 #define NET_POLL_MS 10
 #define NET_IFNAME_TIMEOUT_MS 5000
 #define NET_ANN_SKIP_POD_NETWORKING "io.microsoft.cri.skip-pod-networking"
+/* Policy-based routing of a low-metric NIC (internal/guest/network/netns.go):
+ * its routes go to table 101 with metric 500 (a route's own metric is kept),
+ * and `from <ip> lookup 101` rules at priority 5 send what leaves from its
+ * addresses out through it. */
+#define NET_PBR_TABLE 101
+#define NET_PBR_RULE_PRIORITY 5
+#define NET_LOW_METRIC 500
+#define NET_V011_METRIC 1
 
 struct net_ip {
 	int family; /* AF_INET or AF_INET6 */
@@ -65,6 +73,10 @@ struct net_nic {
 	size_t n_ips;
 	struct net_route routes[NET_MAX_ROUTES];
 	size_t n_routes;
+	bool v011;		   /* sent in the v0.11 shape (IPAddress, no IPConfigs) */
+	bool policy_based_routing; /* PolicyBasedRouting (v0.14 and later hosts) */
+	bool enable_low_metric;	   /* EnableLowMetric as sent */
+	unsigned index;		   /* position in its namespace (net_ns_*) */
 };
 
 /* ---- network.c ------------------------------------------------------------ */
@@ -72,25 +84,43 @@ struct net_nic {
 /* Reads an LCOWNetworkAdapter of either shape into *out (ifname empty).
  * HEAD: IPConfigs and Routes (a default route whose next hop is 0.0.0.0 or
  * :: is skipped). v0.11: IPAddress/PrefixLength, GatewayAddress (a default
- * route, metric 1, or 500 with EnableLowMetric) and the IPv6 triple. */
+ * route; its metric is net_route_metric's) and the IPv6 triple. */
 int net_nic_parse(const Gcs__LCOWNetworkAdapter *a, struct net_nic *out, struct error *err);
 /* Lower-cases a namespace or NIC GUID into out; ERR_INVALID_ARG unless it
  * is hex digits and dashes (it becomes a sysfs path component). */
 int net_guid_norm(const char *in, char *out, size_t size, const char *what, struct error *err);
+/* Whether the NIC gets policy-based routing, as the reference decides it
+ * where it configures the NIC (hcsv2/network.go, namespace.Sync): with
+ * PolicyBasedRouting, every NIC but the namespace's first; in the v0.11
+ * shape, EnableLowMetric or any NIC but the first (the v0.11 guest lowers
+ * them all); otherwise EnableLowMetric as sent. */
+bool net_nic_low_metric(const struct net_nic *nic);
+/* The metric route r gets: its own when it has one, else NET_LOW_METRIC
+ * for a low-metric NIC, NET_V011_METRIC for a v0.11 gateway, none (0). */
+uint32_t net_route_metric(const struct net_nic *nic, const struct net_route *r, bool low);
+/* Whether address k of a low-metric NIC gets a `from` rule: every address,
+ * but in the v0.11 shape only one whose family has a gateway (the v0.11
+ * guest adds the rule with the gateway). */
+bool net_ip_gets_rule(const struct net_nic *nic, size_t k);
 
 /* The namespace table (loop thread). */
 struct net_ns;
 struct net_ns *net_ns_find(const char *ns);
-/* Records a NIC (ERR_EXISTS when its ID is recorded already). *owner gets
- * the namespace's owner pid, 0 when no container owns it yet. */
-int net_ns_add_nic(const struct net_nic *nic, pid_t *owner, struct error *err);
+/* Records a NIC (ERR_EXISTS when its ID is recorded already) and sets
+ * nic->index. *owner gets the namespace's owner pid, 0 when no container
+ * owns it yet; *host_network whether the owner uses the UVM's network
+ * namespace (the NIC is configured where it is, not moved). */
+int net_ns_add_nic(struct net_nic *nic, pid_t *owner, bool *host_network, struct error *err);
 /* Forgets a NIC; unknown namespace or NIC is not an error. */
 void net_ns_remove_nic(const char *ns, const char *id);
 bool net_ns_has_nic(const char *id);
-/* Copies of the namespace's NICs (malloc'ed, *n of them; NULL when none). */
+/* Copies of the namespace's NICs in the order they were added, each with
+ * its index (malloc'ed, *n of them; NULL when none). */
 int net_ns_nics(const char *ns, struct net_nic **out, size_t *n, struct error *err);
-/* The container `cid` (init `pid`) owns the namespace from now on. */
-int net_ns_claim(const char *ns, const char *cid, pid_t pid, struct error *err);
+/* The container `cid` (init `pid`) owns the namespace from now on;
+ * host_network: it runs in the UVM's network namespace (the hostnetwork
+ * annotation), where NICs added later are configured too. */
+int net_ns_claim(const char *ns, const char *cid, pid_t pid, bool host_network, struct error *err);
 /* The container is gone: its namespaces lose their owner, and are
  * forgotten when they have no NICs left. */
 void net_ns_release(const char *cid);
@@ -118,6 +148,9 @@ int net_nic_resolve(struct net_nic *nic, const char *sysfs_root, unsigned timeou
  * EncapOverhead, link up, addresses and routes, or DHCP when the NIC came
  * without addresses. */
 int net_nic_move_configure(const struct net_nic *nic, pid_t pid, struct error *err);
+/* The same without the move: the NIC is configured in the calling thread's
+ * network namespace, the UVM's (a host-network sandbox). */
+int net_nic_configure_here(const struct net_nic *nic, struct error *err);
 
 /* ---- dhcp.c (blocking: jobs only) ----------------------------------- */
 
@@ -139,7 +172,8 @@ int net_nic_add(struct loop *l, const Gcs__LCOWNetworkAdapter *a, const struct o
 		struct error *err);
 /* Network Remove: forgets the NIC (nothing on the interface is undone). */
 int net_nic_remove(const Gcs__LCOWNetworkAdapter *a, struct error *err);
-/* Moves and configures a NIC in a job; a failure is only logged. */
+/* Moves and configures a NIC in a job (pid 0: configures it in the UVM's
+ * network namespace); a failure is only logged. */
 int net_nic_configure_later(struct loop *l, const struct net_nic *nic, pid_t pid,
 			    struct error *err);
 

@@ -49,6 +49,15 @@ static int fill_random(void *buf, size_t len, struct error *e)
 	return 0;
 }
 
+static errcode_t zero_first_inodes(ext2_filsys fs)
+{
+	blk64_t bytes = (blk64_t)EXT2_FIRST_INO(fs->super) * EXT2_INODE_SIZE(fs->super);
+
+	return ext2fs_zero_blocks2(fs, ext2fs_inode_table_loc(fs, 0),
+				   (blk_t)((bytes + fs->blocksize - 1) / fs->blocksize), NULL,
+				   NULL);
+}
+
 /* Inodes below the first usable one (journal, resize, ...) are in use. */
 static void reserve_inodes(ext2_filsys fs)
 {
@@ -97,7 +106,12 @@ static int build(ext2_filsys fs, struct error *e)
 
 	if ((rc = ext2fs_allocate_tables(fs)))
 		return ext2_fail(e, rc, "allocate group tables");
-	/* The kernel zeroes inode tables lazily; uninit flags make it safe. */
+	/* The kernel zeroes inode tables lazily; uninit flags make it safe.
+	 * The inodes made here (1 to s_first_ino, in group 0) are read before
+	 * they are written, so they must start as zeroes even on a disk that
+	 * held data, or reads as noise like a new dm-crypt device. */
+	if ((rc = zero_first_inodes(fs)))
+		return ext2_fail(e, rc, "zero the first inodes");
 	if ((rc = ext2fs_mkdir(fs, EXT2_ROOT_INO, EXT2_ROOT_INO, NULL)))
 		return ext2_fail(e, rc, "create root directory");
 	if ((rc = make_lost_found(fs)))

@@ -41,20 +41,37 @@ extern const char *const storage_default_roots[];
 
 void storage_config_init(struct storage_config *cfg);
 
+/* VerityInfo (DeviceVerityInfo) of a read-only layer: what the host read
+ * from the dm-verity superblock appended after the layer's ext4 data
+ * (hcsshim v0.11: ext4 | superblock | hash tree, one device). present false:
+ * no VerityInfo, the device is mounted as it is. */
+struct verity_info {
+	bool present;
+	int64_t ext4_size;	 /* Ext4SizeInBytes: the data the tree covers */
+	int64_t version;	 /* Version: hash format, 0 or 1 */
+	const char *algorithm;	 /* Algorithm: "sha256" */
+	bool superblock;	 /* SuperBlock: the tree starts one block later */
+	const char *root_digest; /* RootDigest: hex */
+	const char *salt;	 /* Salt: hex, "" for none */
+	int64_t block_size;	 /* BlockSize: data and hash block size */
+};
+
 /* MappedVirtualDisk (Add/Remove). An empty mount_path means attach-only:
- * nothing to do. Remove uses mount_path and block_dev only. */
+ * nothing to do. Remove uses mount_path, block_dev and the address
+ * (controller, LUN, partition), which names the dm devices over the disk. */
 struct scsi_mount_req {
 	uint32_t controller;	    /* Controller: HCS index 0-3 (checked) */
 	uint32_t lun;		    /* Lun: 0-63 (checked) */
 	uint64_t partition;	    /* Partition: 0 whole disk, N >= 1 Nth partition */
 	const char *mount_path;	    /* MountPath */
 	bool read_only;		    /* ReadOnly: MS_RDONLY + noload */
-	bool encrypted;		    /* Encrypted: refused (not supported yet) */
+	bool encrypted;		    /* Encrypted: dm-crypt, ephemeral key, new ext4 */
 	bool block_dev;		    /* BlockDev: symlink mount_path -> device */
 	bool ensure_filesystem;	    /* EnsureFilesystem: format if absent, grow */
 	const char *filesystem;	    /* Filesystem: "ext4", "xfs", NULL/"" detect */
 	const char *const *options; /* Options (propagation flags honoured) */
 	size_t n_options;
+	struct verity_info verity; /* VerityInfo: read-only disks only */
 };
 
 int storage_scsi_mount(const struct storage_config *cfg, const struct scsi_mount_req *req,
@@ -67,11 +84,12 @@ int storage_scsi_unplug(const struct storage_config *cfg, uint32_t controller, u
 
 /* VPMemDevice (Add/Remove; Remove sends the same settings). */
 struct vpmem_mount_req {
-	uint32_t device_number;	 /* DeviceNumber: /dev/pmem<N> */
-	const char *mount_path;	 /* MountPath */
-	bool has_mapping;	 /* MappingInfo present */
-	uint64_t mapping_offset; /* MappingInfo.DeviceOffsetInBytes */
-	uint64_t mapping_size;	 /* MappingInfo.DeviceSizeInBytes */
+	uint32_t device_number;	   /* DeviceNumber: /dev/pmem<N> */
+	const char *mount_path;	   /* MountPath */
+	bool has_mapping;	   /* MappingInfo present */
+	uint64_t mapping_offset;   /* MappingInfo.DeviceOffsetInBytes */
+	uint64_t mapping_size;	   /* MappingInfo.DeviceSizeInBytes */
+	struct verity_info verity; /* VerityInfo: over the mapping if any */
 };
 
 int storage_vpmem_mount(const struct storage_config *cfg, const struct vpmem_mount_req *req,

@@ -160,7 +160,9 @@ def layer_tree(root, kind):
 
 def make_image(path, spec):
     """spec: {"kind": "layer", "tree": "busybox"|"pause", "mib": 8} (ext4 of
-    exactly that size, as tar2ext4 writes a layer VHD), {"kind": "blank",
+    exactly that size, as tar2ext4 writes a layer VHD; with "verity": true
+    followed by a dm-verity superblock and tree, as tar2ext4
+    --append-dm-verity writes it), {"kind": "blank",
     "mib": N} (a new scratch VHD), {"kind": "scratch-ext4", "mib": N} (a
     scratch formatted as `runhcs create-scratch` formats it)."""
     kind, mib = spec["kind"], spec["mib"]
@@ -172,6 +174,9 @@ def make_image(path, spec):
                             path, f"{mib}M"], check=True, capture_output=True)
         finally:
             shutil.rmtree(stage)
+        if spec.get("verity"):
+            from storage_host import append_verity
+            append_verity(path, mib * MiB)
     elif kind == "blank":
         with open(path, "wb") as f:
             f.truncate(mib * MiB)
@@ -184,6 +189,15 @@ def make_image(path, spec):
     else:
         raise FlowFailure(f"unknown image kind {kind}")
     return path
+
+
+def image_variables(images, flow):
+    """${<device>_VERITY}: the VerityInfo an hcsshim v0.11 host reads from
+    each verity layer's VHD (internal/uvm/vpmem.go readVeritySuperBlock)."""
+    from storage_host import host_verity_info
+    return {f"{name}_VERITY": host_verity_info(images[name])
+            for name, dev in flow.get("devices", {}).items()
+            if dev.get("image", {}).get("verity")}
 
 
 def ext4_features(image):
@@ -266,6 +280,9 @@ class OffVmEnv(Env):
         self.images = {}
         self.veths = []
         self.sysfs_nics = []
+        # A network namespace that plays the UVM's: NICs are plugged into
+        # it and the gcs runs in it (a flow whose NICs stay there).
+        self.netns = f"lhfuvm{os.getpid() % 10000}" if flow.get("uvm_netns") else None
         # The guest's own roots (gcs/storage/config.c, gcs/containers/runtime.c)
         # moved below run/: no more lenient off-VM than in the VM.
         under = lambda *names: ":".join(os.path.join(self.rig.run, n) for n in names)  # noqa
@@ -283,15 +300,17 @@ class OffVmEnv(Env):
                                                dev["image"])
 
     def variables(self):
-        return {"RUN": self.rig.run, "SYS": self.rig.sys}
+        return {"RUN": self.rig.run, "SYS": self.rig.sys,
+                **image_variables(self.images, self.flow)}
 
     def uts_wrapper(self):
         """The gcs in its own UTS namespace named as a UVM is named: no host
         sets a hostname, so the kernel's "(none)" is what the gcs finds.
         unshare and the shells exec, so the gcs keeps the wrapper's pid."""
         path = os.path.join(self.rig.dir, "gcs-uts")
+        netns = f"nsenter --net=/run/netns/{self.netns} -- " if self.netns else ""
         with open(path, "w") as f:
-            f.write("#!/bin/sh\nexec unshare --uts -- /bin/sh -c "
+            f.write(f"#!/bin/sh\nexec {netns}unshare --uts -- /bin/sh -c "
                     "'echo \"(none)\" > /proc/sys/kernel/hostname && exec \"$0\" \"$@\"' "
                     f"{self.cenv.binary} \"$@\"\n")
         os.chmod(path, 0o755)
@@ -299,6 +318,13 @@ class OffVmEnv(Env):
 
     def start(self):
         from gcs_host import GcsProcess
+        if self.netns:
+            r = subprocess.run(["ip", "netns", "add", self.netns], capture_output=True,
+                               text=True)
+            if r.returncode != 0:
+                self.netns = None
+                raise FlowFailure(f"cannot create the UVM's network namespace: "
+                                  f"{r.stderr.strip()}")
         self.gcs = GcsProcess(self.uts_wrapper(), env=self.cenv.env)
         self.cenv.gcs = self.gcs
         return self.gcs.bridge_listener.accept(10)
@@ -337,10 +363,36 @@ class OffVmEnv(Env):
         if dev.get("host_address"):
             run("ip", "addr", "add", dev["host_address"], "dev", outer)
         run("ip", "link", "set", outer, "up")
+        if self.netns:
+            run("ip", "link", "set", inner, "netns", self.netns)
         nic_dir = os.path.join(self.rig.sys, "bus", "vmbus", "devices", dev["nic"].lower(),
                                "net", inner)
         os.makedirs(nic_dir)
         dev["_ifname"] = inner
+
+    def init_pid(self, cid):
+        r = subprocess.run(["runc", "--root", self.cenv.runc_root, "state", cid],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            raise FlowFailure(f"runc state {cid}: {r.stderr.strip()}")
+        return json.loads(r.stdout)["pid"]
+
+    def netns_inode(self, cid):
+        """The network namespace of container cid's init (None: the gcs's)."""
+        pid = self.gcs.proc.pid if cid is None else self.init_pid(cid)
+        return os.stat(f"/proc/{pid}/ns/net").st_ino
+
+    def ip_json(self, cid, *args):
+        """`ip -j ARGS` in the network namespace of container cid's init."""
+        pid = self.init_pid(cid)
+        r = subprocess.run(["nsenter", "-t", str(pid), "-n", "ip", "-j", *args],
+                           capture_output=True, text=True)
+        if r.returncode != 0 and ("table does not exist" in r.stderr or
+                                  "not supported" in r.stderr):
+            return []  # an empty table, or no IPv6 in this kernel
+        if r.returncode != 0:
+            raise FlowFailure(f"ip {' '.join(args)} in {cid}: {r.stderr.strip()}")
+        return json.loads(r.stdout or "[]")
 
     def detach(self, name, dev):
         addr = dev.pop("_addr", None)
@@ -359,6 +411,13 @@ class OffVmEnv(Env):
         veth pairs. Returns what had to be removed."""
         left = list(self.cenv.close())
         left += [f"mount {m}" for m in self.rig.cleanup()]
+        if self.netns:
+            subprocess.run(["ip", "netns", "del", self.netns], capture_output=True)
+            # The namespace's end of each pair goes with it, asynchronously.
+            deadline = time.monotonic() + 3
+            while time.monotonic() < deadline and any(
+                    os.path.exists(f"/sys/class/net/{o}") for _, o in self.veths):
+                time.sleep(0.05)
         for inner, outer in self.veths:
             for ifname in (outer, inner):
                 if os.path.exists(f"/sys/class/net/{ifname}"):
@@ -406,7 +465,7 @@ class VmEnv(Env):
         return pmem
 
     def variables(self):
-        return {"RUN": "/run", "SYS": "/sys"}
+        return {"RUN": "/run", "SYS": "/sys", **image_variables(self.images, self.flow)}
 
     def lacks(self, cap):
         return cap is None  # the guest's root has every capability
@@ -884,6 +943,40 @@ class Runner:
             if got != subst(step["content"], self.vars):
                 raise FlowFailure(f"{path}: {got!r}")
         self.note(f"   host: checked {path}")
+
+    def do_check_routes(self, step):
+        """Off-VM: whether a container shares the UVM's (the gcs's) network
+        namespace (`uvm_netns`), the routes with a gateway in each table
+        named and the policy rules (all but the kernel's 0, 32766, 32767) in
+        its network namespace, as `ip -j` shows them; a NIC is named by its
+        device and a metric of null is none."""
+        if not self.env.offvm:
+            raise StepSkipped("the NIC steps run off-VM only")
+        cid = subst(step["ContainerId"], self.vars)
+        if "uvm_netns" in step:
+            same = self.env.netns_inode(cid) == self.env.netns_inode(None)
+            if same != step["uvm_netns"]:
+                raise FlowFailure(f"{cid} is {'' if same else 'not '}in the UVM's (the "
+                                  "gcs's) network namespace")
+        ifname = lambda name: self.device(name)["_ifname"]  # noqa: E731
+        for table, want in step.get("routes", {}).items():
+            got = sorted((r.get("dst"), r.get("gateway"), r.get("dev"), r.get("metric"))
+                         for r in self.env.ip_json(cid, "route", "show", "table", table)
+                         if r.get("gateway"))
+            exp = sorted((w["dst"], w["gateway"], ifname(w["device"]), w["metric"])
+                         for w in want)
+            if got != exp:
+                raise FlowFailure(f"{cid}: routes via a gateway in table {table}: {got}, "
+                                  f"expected {exp}")
+        if "rules" in step:
+            got = sorted((r.get("priority"), r.get("src"), r.get("table"))
+                         for fam in ("-4", "-6")
+                         for r in self.env.ip_json(cid, fam, "rule")
+                         if r.get("priority") not in (0, 32766, 32767))
+            exp = sorted((w["priority"], w["src"], w["table"]) for w in step["rules"])
+            if got != exp:
+                raise FlowFailure(f"{cid}: rules {got}, expected {exp}")
+        self.note(f"   host: network namespace of {cid[:12]}... as the reference leaves it")
 
     def do_unplugged(self, step):
         """Off-VM: the gcs wrote 1 to the SCSI device's delete file."""

@@ -7,6 +7,7 @@ configures it; the host end stays here, so the container can be pinged.
 Everything made here is removed in `finally`: the veth pair (the container
 end disappears with the container's namespace, the host end with it or by
 `ip link del`), the fake sysfs, the containers (ContainerEnv.close())."""
+import json
 import os
 import re
 import shutil
@@ -52,11 +53,11 @@ class Veth:
     """A veth pair: `inner` is the NIC handed to the gcs, `outer` stays in
     this namespace with SUBNET.1/24."""
 
-    def __init__(self, tag):
+    def __init__(self, tag, subnet=SUBNET):
         base = f"lcn{os.getpid() % 100000}{tag}"
         self.inner, self.outer = base + "c", base + "h"
         run("ip", "link", "add", self.inner, "type", "veth", "peer", "name", self.outer)
-        run("ip", "addr", "add", f"{SUBNET}.1/24", "dev", self.outer)
+        run("ip", "addr", "add", f"{subnet}.1/24", "dev", self.outer)
         run("ip", "link", "set", self.outer, "up")
 
     def exists(self, name):
@@ -428,3 +429,324 @@ def test_no_dhcp_server_fails_the_create_within_the_bound(dhcp_net):
     assert 2.5 < took < 20, took
     assert "net10" not in host.env.runc_containers()
     assert modify(host, "Remove", {"NamespaceID": ns, "ID": nic}).result == 0
+
+
+# -- policy-based routing (internal/guest/network/netns.go, hcsv2/network.go) --------------
+
+SUBNET2 = "10.213.49"
+
+
+def init_pid(host, cid):
+    r = run("runc", "--root", host.env.runc_root, "state", cid)
+    return json.loads(r.stdout)["pid"]
+
+
+def ip_json(pid, *args):
+    """`ip -j ARGS` in the network namespace of pid, parsed."""
+    r = run("nsenter", "-t", str(pid), "-n", "ip", "-j", *args, check=False)
+    if r.returncode != 0 and "table does not exist" in r.stdout:
+        return []  # nothing was ever put in it
+    assert r.returncode == 0, r.stdout
+    return json.loads(r.stdout or "[]")
+
+
+def routes(pid, *args):
+    """The routes, each reduced to what the guest sets: destination,
+    gateway, device, metric (None: none), and protocol when it is the
+    kernel's (its subnet routes)."""
+    keep = ("dst", "gateway", "dev", "metric", "protocol")
+    return sorted((tuple(r.get(k) for k in keep) for r in ip_json(pid, "route", "show", *args)),
+                  key=str)
+
+
+def pbr_rules(pid, family="-4"):
+    """The rules at the reference's priority 5, as (src, table)."""
+    return sorted((r.get("src"), r.get("srclen"), r.get("table"))
+                  for r in ip_json(pid, family, "rule") if r.get("priority") == 5)
+
+
+def head_pbr_adapter(ns, nic, subnet, extra_routes=(), ipv6=None):
+    a = {"NamespaceID": ns, "ID": nic, "MacAddress": "00-15-5D-12-34-58",
+         "IPConfigs": [{"IPAddress": f"{subnet}.2", "PrefixLength": 24}],
+         "Routes": [{"NextHop": f"{subnet}.1", "DestinationPrefix": "0.0.0.0/0"}] +
+         list(extra_routes), "PolicyBasedRouting": True}
+    if ipv6:
+        a["IPConfigs"].append({"IPAddress": ipv6, "PrefixLength": 64})
+    return a
+
+
+def have_ipv6():
+    try:
+        with open("/proc/sys/net/ipv6/conf/default/disable_ipv6") as f:
+            return f.read().strip() == "0"
+    except FileNotFoundError:
+        return False
+
+
+def test_second_nic_with_policy_based_routing_gets_table_101_and_rules(net):
+    # A v0.14 / main host with the policybasedrouting annotation: every
+    # adapter carries PolicyBasedRouting; the namespace's first keeps the
+    # main table, the second gets metric 500 in table 101 and a
+    # `from <ip> lookup 101` rule per address.
+    host, sysfs, pairs = net
+    ns = NS.replace("A00", "A10")
+    nic1, nic2 = NIC.replace("B00", "B10"), NIC.replace("B00", "B11")
+    a, b = Veth("p", SUBNET), Veth("q", SUBNET2)
+    pairs += [a, b]
+    plug(sysfs, nic1, a.inner)
+    plug(sysfs, nic2, b.inner)
+    v6 = "fd42:213:49::2" if have_ipv6() else None
+    assert modify(host, "Add", head_pbr_adapter(ns, nic1, SUBNET)).result == 0
+    r = modify(host, "Add", head_pbr_adapter(
+        ns, nic2, SUBNET2, ipv6=v6,
+        extra_routes=[{"NextHop": f"{SUBNET2}.1", "DestinationPrefix": "10.99.0.0/16",
+                       "Metric": 7}]))
+    assert r.result == 0, r.json
+    stacks = host.request(Msg.DUMP_STACKS, NULL_GUID).json["GuestStacks"]
+    assert f"NIC {nic2.lower()} ifname={b.inner} ips={2 if v6 else 1} routes=2 " \
+        "policy-routed" in stacks, stacks
+    c = netns_container(host, "net11", ns, "echo ready; exec sleep 300")
+    r = c.create()
+    assert r.result == 0, r.json
+    p = c.start(stdout=True)
+    read_until(p.stdout, b"ready\n")
+    pid = init_pid(host, "net11")
+    assert routes(pid, "table", "101") == sorted([
+        ("default", f"{SUBNET2}.1", b.inner, 500, None),
+        ("10.99.0.0/16", f"{SUBNET2}.1", b.inner, 7, None)], key=str)
+    assert pbr_rules(pid) == [(f"{SUBNET2}.2", None, "101")]
+    if v6:
+        assert pbr_rules(pid, "-6") == [(v6, None, "101")]
+    # The first NIC is configured as without policy routing; the second
+    # has nothing in the main table but its subnet (the kernel's).
+    assert routes(pid, "table", "main") == sorted([
+        ("default", f"{SUBNET}.1", a.inner, None, None),
+        (f"{SUBNET}.0/24", None, a.inner, None, "kernel"),
+        (f"{SUBNET2}.0/24", None, b.inner, None, "kernel")], key=str)
+    # The kernel's choice: from the second address out of the second NIC.
+    got = ip_json(pid, "route", "get", "192.0.2.7", "from", f"{SUBNET2}.2")[0]
+    assert (got["gateway"], got["dev"]) == (f"{SUBNET2}.1", b.inner), got
+    got = ip_json(pid, "route", "get", "192.0.2.7")[0]
+    assert (got["gateway"], got["dev"]) == (f"{SUBNET}.1", a.inner), got
+    stop(host, c, p)
+    for nic in (nic1, nic2):
+        assert modify(host, "Remove", {"NamespaceID": ns, "ID": nic}).result == 0
+
+
+def test_second_v011_nic_added_after_create_is_policy_routed(net):
+    # v0.11 hosts send no PolicyBasedRouting: the v0.11 guest lowers every
+    # adapter of a namespace but the first (metric 500, table 101, rule);
+    # the first keeps metric 1 in the main table.
+    host, sysfs, pairs = net
+    ns = NS.replace("A00", "A12")
+    nic1, nic2 = NIC.replace("B00", "B12"), NIC.replace("B00", "B13")
+    a, b = Veth("r", SUBNET), Veth("s", SUBNET2)
+    pairs += [a, b]
+    plug(sysfs, nic1, a.inner)
+    plug(sysfs, nic2, b.inner)
+    assert modify(host, "Add", v011_adapter(ns, nic1)).result == 0
+    c = netns_container(host, "net12", ns, "echo ready; exec sleep 300")
+    assert c.create().result == 0
+    p = c.start(stdout=True)
+    read_until(p.stdout, b"ready\n")
+    pid = init_pid(host, "net12")
+    assert pbr_rules(pid) == []
+    assert routes(pid, "table", "101") == []
+    second = {"NamespaceID": ns, "ID": nic2, "IPAddress": f"{SUBNET2}.3", "PrefixLength": 24,
+              "GatewayAddress": f"{SUBNET2}.1"}
+    r = modify(host, "Add", second)
+    assert r.result == 0, r.json
+    assert routes(pid, "table", "101") == [("default", f"{SUBNET2}.1", b.inner, 500, None)]
+    assert pbr_rules(pid) == [(f"{SUBNET2}.3", None, "101")]
+    assert ("default", f"{SUBNET}.1", a.inner, 1, None) in routes(pid, "table", "main")
+    assert not [r for r in routes(pid, "table", "main") if r[2] == b.inner and r[1]]
+    stop(host, c, p)
+    for nic in (nic1, nic2):
+        assert modify(host, "Remove", {"NamespaceID": ns, "ID": nic}).result == 0
+
+
+def test_enable_low_metric_on_the_only_v011_nic(net):
+    # EnableLowMetric as a v0.11 host sends it (HNS endpoint's flag) lowers
+    # even the first adapter.
+    host, sysfs, pairs = net
+    ns, nic = NS.replace("A00", "A14"), NIC.replace("B00", "B14")
+    a = Veth("t", SUBNET)
+    pairs.append(a)
+    plug(sysfs, nic, a.inner)
+    adapter = v011_adapter(ns, nic)
+    adapter["EnableLowMetric"] = True
+    assert modify(host, "Add", adapter).result == 0
+    c = netns_container(host, "net14", ns, "echo ready; exec sleep 300")
+    assert c.create().result == 0
+    p = c.start(stdout=True)
+    read_until(p.stdout, b"ready\n")
+    pid = init_pid(host, "net14")
+    assert routes(pid, "table", "101") == [("default", f"{SUBNET}.1", a.inner, 500, None)]
+    assert pbr_rules(pid) == [(f"{SUBNET}.3", None, "101")]
+    stop(host, c, p)
+    assert modify(host, "Remove", {"NamespaceID": ns, "ID": nic}).result == 0
+
+
+def test_a_policy_route_the_kernel_refuses_fails_the_create_naming_it(net):
+    # An IPv6 default route whose gateway no address of the NIC reaches:
+    # the kernel refuses it (EHOSTUNREACH, which the reference does not
+    # retry either), and the error names the NIC, the route and table 101.
+    host, sysfs, pairs = net
+    if not have_ipv6():
+        pytest.skip("IPv6 is disabled here")
+    ns, nic1, nic2 = NS.replace("A00", "A15"), NIC.replace("B00", "B15"), NIC.replace("B00", "B16")
+    a, b = Veth("u", SUBNET), Veth("v", SUBNET2)
+    pairs += [a, b]
+    plug(sysfs, nic1, a.inner)
+    plug(sysfs, nic2, b.inner)
+    assert modify(host, "Add", head_pbr_adapter(ns, nic1, SUBNET)).result == 0
+    bad = head_pbr_adapter(ns, nic2, SUBNET2)
+    bad["Routes"].append({"NextHop": "fd42::1", "DestinationPrefix": "::/0"})
+    assert modify(host, "Add", bad).result == 0
+    c = netns_container(host, "net15", ns, "true")
+    r = c.create()
+    assert r.result == HR.E_FAIL, r.json
+    assert nic2.lower() in r.error and "default via fd42::1 table 101 metric 500" in r.error, \
+        r.error
+    assert "net15" not in host.env.runc_containers()
+    for nic in (nic1, nic2):
+        assert modify(host, "Remove", {"NamespaceID": ns, "ID": nic}).result == 0
+
+
+# -- hostNetwork (io.microsoft.virtualmachine.lcow.hostnetwork, hcsv2/uvm.go in main) ------
+
+HOSTNET = "io.microsoft.virtualmachine.lcow.hostnetwork"
+
+
+@pytest.fixture
+def uvm_net():
+    """The net fixture with the gcs in a network namespace of its own that
+    plays the UVM's: NICs are hot-plugged into it, and a host-network
+    container configures them there, never in this machine's namespace."""
+    need_runtime()
+    if not shutil.which("nsenter"):
+        pytest.skip("needs nsenter (util-linux)")
+    uvm = f"lcowuvm{os.getpid() % 100000}"
+    if run("ip", "netns", "add", uvm, check=False).returncode != 0:
+        pytest.skip("cannot create network namespaces")
+    tmp = tempfile.mkdtemp(prefix="lcow-uvmnet-")
+    os.chmod(tmp, 0o755)
+    wrapper = os.path.join(tmp, "gcs-in-uvm-netns")
+    with open(wrapper, "w") as f:
+        f.write(f"#!/bin/sh\nexec nsenter --net=/run/netns/{uvm} -- {GCS} \"$@\"\n")
+    os.chmod(wrapper, 0o755)
+    sysfs = os.path.join(tmp, "sys")
+    env = ContainerEnv(wrapper, extra_env={"LCOW_SYSFS_ROOT": sysfs})
+    pairs = []
+    try:
+        host = env.start()
+        yield host, sysfs, pairs, uvm
+        assert not env.gcs.log.bad, "non-JSON log lines:\n" + "".join(env.gcs.log.bad[:5])
+    finally:
+        leftovers = env.close()
+        for p in pairs:
+            p.close()
+        run("ip", "netns", "del", uvm, check=False)
+        shutil.rmtree(tmp, ignore_errors=True)
+    assert leftovers == [], f"left behind: {leftovers}"
+    assert cgroup_dirs(env.cgroup_prefix) == []
+
+
+def uvm_ip_json(uvm, *args):
+    r = run("ip", "-n", uvm, "-j", *args)
+    return json.loads(r.stdout or "[]")
+
+
+def netns_inode(path):
+    return os.stat(path).st_ino
+
+
+def test_hostnetwork_sandbox_configures_nics_in_the_uvm_namespace(uvm_net):
+    host, sysfs, pairs, uvm = uvm_net
+    ns = NS.replace("A00", "A20")
+    nic1, nic2, nic3 = (NIC.replace("B00", f"B2{i}") for i in range(3))
+    a, b = Veth("w", SUBNET), Veth("x", SUBNET2)
+    pairs += [a, b]
+    for v, nic in ((a, nic1), (b, nic2)):
+        run("ip", "link", "set", v.inner, "netns", uvm)  # HCS hot-plugs into the UVM
+        plug(sysfs, nic, v.inner)
+    assert modify(host, "Add", head_pbr_adapter(ns, nic1, SUBNET)).result == 0
+    assert modify(host, "Add", head_pbr_adapter(ns, nic2, SUBNET2)).result == 0
+    sb_ann = {"io.kubernetes.cri.container-type": "sandbox",
+              "io.kubernetes.cri.sandbox-id": "sbh", HOSTNET: "true"}
+    sb = netns_container(host, "sbh", ns, "echo ready; exec sleep 300", annotations=sb_ann)
+    r = sb.create()
+    assert r.result == 0, r.json
+    p = sb.start(stdout=True)
+    read_until(p.stdout, b"ready\n")
+    uvm_ino = netns_inode(f"/run/netns/{uvm}")
+    assert netns_inode(f"/proc/{init_pid(host, 'sbh')}/ns/net") == uvm_ino
+    # Configured where they are: still in the UVM's namespace, up, with
+    # their addresses, the second policy-routed.
+    links = {l["ifname"]: l for l in uvm_ip_json(uvm, "addr", "show")}
+    for v, subnet in ((a, SUBNET), (b, SUBNET2)):
+        assert v.inner in links, links.keys()
+        assert "UP" in links[v.inner]["flags"]
+        assert f"{subnet}.2" in [x["local"] for x in links[v.inner]["addr_info"]]
+    got = sorted((r.get("dst"), r.get("gateway"), r.get("dev"), r.get("metric"))
+                 for r in uvm_ip_json(uvm, "route", "show", "table", "101"))
+    assert got == [("default", f"{SUBNET2}.1", b.inner, 500)], got
+    assert [(r.get("src"), r.get("table")) for r in uvm_ip_json(uvm, "-4", "rule")
+            if r.get("priority") == 5] == [(f"{SUBNET2}.2", "101")]
+    got = [r for r in uvm_ip_json(uvm, "route", "show", "table", "main")
+           if r.get("dst") == "default"]
+    assert [(r["gateway"], r["dev"]) for r in got] == [(f"{SUBNET}.1", a.inner)], got
+    stacks = host.request(Msg.DUMP_STACKS, NULL_GUID).json["GuestStacks"]
+    assert f"{ns.lower()} owner=sbh pid=" in stacks and "host-network" in stacks, stacks
+
+    # A workload inherits the sandbox's setting: its spec asks for a network
+    # namespace of its own and carries no annotation, yet it shares the UVM's.
+    wl_ann = {"io.kubernetes.cri.container-type": "container",
+              "io.kubernetes.cri.sandbox-id": "sbh"}
+    wl = host.container("wlh", sh("echo ready; exec sleep 300"), annotations=wl_ann,
+                        hostname="")
+    assert wl.create().result == 0
+    wp = wl.start(stdout=True)
+    read_until(wp.stdout, b"ready\n")
+    assert netns_inode(f"/proc/{init_pid(host, 'wlh')}/ns/net") == uvm_ino
+
+    # A NIC added now is configured in place as well (the third: low metric).
+    c3 = Veth("y", "10.213.51")
+    pairs.append(c3)
+    run("ip", "link", "set", c3.inner, "netns", uvm)
+    plug(sysfs, nic3, c3.inner)
+    r = modify(host, "Add", head_pbr_adapter(ns, nic3, "10.213.51"))
+    assert r.result == 0, r.json
+    assert [(r.get("src"), r.get("table")) for r in uvm_ip_json(uvm, "-4", "rule")
+            if r.get("priority") == 5] == sorted([(f"{SUBNET2}.2", "101"),
+                                                  ("10.213.51.2", "101")])
+
+    stop(host, wl, wp)
+    stop(host, sb, p)
+    for nic in (nic1, nic2, nic3):
+        assert modify(host, "Remove", {"NamespaceID": ns, "ID": nic}).result == 0
+
+
+def test_a_workloads_own_hostnetwork_annotation_is_ignored(uvm_net):
+    # As in the reference, only the sandbox's annotation counts: a workload
+    # of a sandbox with its own namespace cannot step into the UVM's.
+    host, _, _, uvm = uvm_net
+    sb_ann = {"io.kubernetes.cri.container-type": "sandbox",
+              "io.kubernetes.cri.sandbox-id": "sbn",
+              "io.microsoft.cri.skip-pod-networking": "true"}
+    sb = host.container("sbn", sh("echo ready; exec sleep 300"), annotations=sb_ann)
+    assert sb.create().result == 0
+    p = sb.start(stdout=True)
+    read_until(p.stdout, b"ready\n")
+    wl_ann = {"io.kubernetes.cri.container-type": "container",
+              "io.kubernetes.cri.sandbox-id": "sbn", HOSTNET: "true"}
+    wl = host.container("wln", sh("echo ready; exec sleep 300"), annotations=wl_ann,
+                        hostname="")
+    assert wl.create().result == 0
+    wp = wl.start(stdout=True)
+    read_until(wp.stdout, b"ready\n")
+    uvm_ino = netns_inode(f"/run/netns/{uvm}")
+    assert netns_inode(f"/proc/{init_pid(host, 'wln')}/ns/net") != uvm_ino
+    assert netns_inode(f"/proc/{init_pid(host, 'sbn')}/ns/net") != uvm_ino
+    stop(host, wl, wp)
+    stop(host, sb, p)

@@ -31,8 +31,8 @@ import pytest
 
 from conftest import OUT, require_root
 from gcs_host import HR, NULL_GUID, GcsProcess, Msg
-from storage_host import (CAP_SYS_RESOURCE, CONTROLLER_GUIDS, MiB, Rig, has_cap, kernel_has,
-                          mountinfo)
+from storage_host import (CAP_SYS_RESOURCE, CONTROLLER_GUIDS, MiB, Rig, has_cap, host_verity_info,
+                          kernel_has, mountinfo, verity_format)
 
 GCS = os.path.join(OUT, "gcs")
 GUID = "5d3c1a2b-4e5f-4a6b-8c7d-0123456789ab"
@@ -286,9 +286,9 @@ def test_unsupported_values_are_refused(storage):
     rig, b = storage.rig, storage.start()
     rig.disk(0, 6, fs=False)
     mp = rig.path("gcs/c/enc")
-    msg = failed(modify(b, "MappedVirtualDisk", disk(mp, 0, 6, Encrypted=True,
-                                                      EnsureFilesystem=True)), HR.E_NOTIMPL)
-    assert "encrypted disks" in msg
+    msg = failed(modify(b, "MappedVirtualDisk", disk(mp, 0, 6, Encrypted=True, ReadOnly=True)),
+                 HR.INVALID_ARG)
+    assert "Encrypted formats the disk: it cannot be ReadOnly" in msg
     msg = failed(modify(b, "MappedVirtualDisk", disk(mp, 0, 6, ReadOnly=True,
                                                       EnsureFilesystem=True)), HR.INVALID_ARG)
     assert "read-only: not formatting" in msg
@@ -522,6 +522,69 @@ def test_vpmem_whole_device_mounts_and_mapping_needs_device_mapper(storage):
                  HR.E_FAIL)
     assert 0.3 <= time.monotonic() - start < 5
     assert "VPMem device 7" in msg and rig.dev + "/pmem7 did not appear" in msg
+
+
+# -- dm-verity and encrypted scratch (the devices themselves: test_storage_vm.py) --------
+
+def test_verity_info_is_read_checked_and_needs_device_mapper(storage):
+    """VerityInfo as an hcsshim v0.11 host sends it for a layer VHD with a
+    verity superblock (internal/uvm/vpmem.go, scsi.go): decoded, checked
+    before any device is touched, and on this machine (no device-mapper)
+    refused naming the verity device rather than mounted unverified."""
+    if not shutil.which("veritysetup"):
+        pytest.skip("veritysetup (cryptsetup-bin) is not installed")
+    rig, b = storage.rig, storage.start(timeout_ms=300)
+    image = os.path.join(rig.img, "verity.img")
+    root = verity_format(image, {"layer.txt": "verity layer\n"}, 4 * MiB)
+    info = host_verity_info(image)
+    assert info["RootDigest"] == root
+    rig.node("pmem0", rig.attach(image))
+    mp = rig.path("layers/p0")
+    msg = failed(modify(b, "VPMemDevice", {"MountPath": mp, "VerityInfo": info}), HR.E_FAIL)
+    assert msg.startswith("VPMemDevice Add: VPMem device 0: dm-verity dm-verity-pmem0")
+    assert "device-mapper is not available" in msg
+    assert not os.path.exists(mp)
+    ok(modify(b, "VPMemDevice", {"MountPath": mp, "VerityInfo": info}, "Remove"))
+    # Without VerityInfo the same device mounts as it is.
+    ok(modify(b, "VPMemDevice", {"MountPath": mp}))
+    assert read(mp + "/layer.txt") == "verity layer\n"
+    ok(modify(b, "VPMemDevice", {"MountPath": mp}, "Remove"))
+    # Values no kernel would take are refused first, naming the field.
+    for field, value in (("RootDigest", "not-hex"), ("BlockSize", 1000), ("Version", 7),
+                         ("Salt", "abc"), ("Ext4SizeInBytes", 4097)):
+        msg = failed(modify(b, "VPMemDevice", {"MountPath": mp,
+                                               "VerityInfo": dict(info, **{field: value})}),
+                     HR.INVALID_ARG)
+        assert msg.startswith(f"VPMemDevice Add: VPMem device 0: VerityInfo: {field}"), msg
+    # SCSI: the same for a read-only layer; a writable disk cannot be verity.
+    rig.disk(0, 4)
+    smp = rig.path("mounts/scsi/m4")
+    msg = failed(modify(b, "MappedVirtualDisk", disk(smp, 0, 4, VerityInfo=info)),
+                 HR.INVALID_ARG)
+    assert "VerityInfo needs a ReadOnly disk" in msg
+    msg = failed(modify(b, "MappedVirtualDisk", disk(smp, 0, 4, ReadOnly=True, VerityInfo=info)),
+                 HR.E_FAIL)
+    assert "SCSI controller 0 LUN 4: dm-verity dm-verity-scsi-contr0-lun4-p0" in msg
+    assert "device-mapper is not available" in msg
+    assert not os.path.exists(smp)
+
+
+def test_encrypted_scratch_needs_device_mapper(storage):
+    rig, b = storage.rig, storage.start()
+    image, _ = rig.disk(0, 6, fs=False)
+    mp = rig.path("gcs/c/enc")
+    # As a host with scratch encryption sends it (hcsshim v0.14
+    # internal/layers/lcow.go): Filesystem xfs, EnsureFilesystem.
+    msg = failed(modify(b, "MappedVirtualDisk", disk(mp, 0, 6, Encrypted=True,
+                                                      EnsureFilesystem=True, Filesystem="xfs")),
+                 HR.E_FAIL)
+    assert msg.startswith("MappedVirtualDisk Add: SCSI controller 0 LUN 6: dm-crypt "
+                          "dm-crypt-scsi-contr0-lun6-p0")
+    assert "device-mapper is not available" in msg
+    assert not os.path.exists(mp)
+    # Nothing was written to the disk: it never reached a plaintext format.
+    with open(image, "rb") as f:
+        assert f.read(1 << 20).count(0) == 1 << 20
 
 
 # -- reply shape -----------------------------------------------------------------------------

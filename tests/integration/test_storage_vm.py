@@ -12,6 +12,13 @@ partitions at LUN 5, and a virtio-pmem device packing two ext4 layers (the
 second at a page-aligned, not megabyte-aligned, offset as hcsshim packs
 them), described to the tests by LCOW_STORAGE_REAL and LCOW_STORAGE_PMEM.
 
+With veritysetup (cryptsetup-bin) it also gets, for
+tests/unit/test_storage_verity.c: a second virtio-pmem device holding a
+layer made by `veritysetup format` and a copy with one data byte flipped,
+the layer again at SCSI LUN 7, a blank disk at LUN 9 (encrypted scratch)
+and an "xfs" disk at LUN 10; the host's VerityInfo for the layer is read
+from the image as an hcsshim v0.11 host reads it (LCOW_VERITY).
+
 The VM has no network and no vsock; LCOW_FORBID_VSOCK is set inside it as
 well. Skips when QEMU, busybox-static, cpio or the kernel are missing.
 """
@@ -25,6 +32,7 @@ import tempfile
 import pytest
 
 from conftest import OUT, TOP
+from storage_host import host_verity_info, verity_format
 
 KERNEL = os.environ.get("LCOW_KERNEL", os.path.join(TOP, "out", "kernel"))
 QEMU = shutil.which("qemu-system-x86_64")
@@ -49,7 +57,21 @@ if REAL_DEVICES:
         "real_vpmem_two_mapped_layers_at_once",
         "real_vpmem_whole_device",
     }
+VERITY = REAL_DEVICES and bool(shutil.which("veritysetup"))
+if VERITY:
+    MUST_PASS_IN_VM |= {
+        "real_vpmem_verity_layer_mounts_reads_and_goes",
+        "real_vpmem_verity_corrupt_block_reads_as_eio",
+        "real_verity_wrong_root_digest_is_refused",
+        "real_scsi_verity_layer",
+        "real_scsi_encrypted_scratch",
+        "real_scsi_xfs_is_refused_clearly",
+    }
 MiB = 1024 * 1024
+# The verity layer: 4 MiB of ext4, then superblock and tree, in a 5 MiB
+# image; on pmem1 at 0 and, tampered with, at 8 MiB.
+VERITY_FS, VERITY_IMAGE, VERITY_CORRUPT_AT, PMEM1_SIZE = 4 * MiB, 5 * MiB, 8 * MiB, 16 * MiB
+VERITY_TEXT = b"verity layer\n"
 # (offset, size) of the layers on the pmem device; 4198400 = 4 MiB + 4 KiB.
 PMEM_LAYERS = [(0, 4 * MiB), (4198400, 8 * MiB)]
 PMEM_SIZE = 32 * MiB
@@ -58,6 +80,7 @@ INIT = """#!/bin/busybox sh
 /bin/busybox --install -s /bin
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin LCOW_FORBID_VSOCK=1
 [ -e /real-devices ] && export LCOW_STORAGE_REAL=1 LCOW_STORAGE_PMEM="$(cat /real-devices)"
+[ -e /verity-devices ] && . /verity-devices
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
@@ -117,6 +140,43 @@ def _layer(path, index, size):
     _run("mkfs.ext4", "-q", "-F", "-b", "4096", "-d", src, path, str(size // 1024) + "k")
 
 
+def _verity_devices(work):
+    """The verity layer, a tampered copy, the encrypted-scratch and "xfs"
+    disks; returns QEMU arguments and the shell lines for /verity-devices."""
+    layer, pmem1, blank, xfs = (os.path.join(work, n) for n in (
+        "verity.img", "pmem1.img", "lun9.img", "lun10.img"))
+    root = verity_format(layer, {"verity.txt": VERITY_TEXT.decode()}, VERITY_FS, VERITY_IMAGE)
+    info = host_verity_info(layer)
+    # The host's reading of the VHD gives what veritysetup printed.
+    assert info and info["RootDigest"] == root, (info, root)
+    with open(layer, "rb") as f:
+        good = f.read()
+    at = good.index(VERITY_TEXT)
+    assert at < VERITY_FS
+    bad = good[:at] + bytes([good[at] ^ 1]) + good[at + 1:]
+    with open(pmem1, "wb") as f:
+        f.truncate(PMEM1_SIZE)
+        f.write(good)
+        f.seek(VERITY_CORRUPT_AT)
+        f.write(bad)
+    for img, size in ((blank, 64 * MiB), (xfs, 16 * MiB)):
+        with open(img, "wb") as f:
+            f.truncate(size)
+    with open(xfs, "r+b") as f:
+        f.write(b"XFSB")
+    env = ":".join(str(info[k]) for k in ("Ext4SizeInBytes", "BlockSize", "Version",
+                                          "Algorithm", "RootDigest", "Salt"))
+    lines = (f"export LCOW_VERITY={env} LCOW_VERITY_IMAGE={VERITY_IMAGE} "
+             f"LCOW_VERITY_CORRUPT_AT={VERITY_CORRUPT_AT}\n")
+    args = []
+    for lun, img in ((7, layer), (9, blank), (10, xfs)):
+        args += ["-drive", f"file={img},if=none,format=raw,id=d{lun}",
+                 "-device", f"scsi-hd,drive=d{lun},bus=scsi0.0,channel=0,scsi-id=0,lun={lun}"]
+    args += ["-object", f"memory-backend-file,id=pm1,share=on,mem-path={pmem1},size={PMEM1_SIZE}",
+             "-device", "virtio-pmem-pci,memdev=pm1,id=nv1"]
+    return args, lines
+
+
 def _devices(work):
     """Disk and pmem images; returns QEMU arguments."""
     blank, gpt, pmem = (os.path.join(work, n) for n in ("lun3.img", "lun5.img", "pmem.img"))
@@ -141,7 +201,7 @@ def _devices(work):
             "-device", "virtio-pmem-pci,memdev=pm0,id=nv0"]
 
 
-def _initramfs(stage, binaries):
+def _initramfs(stage, binaries, verity_lines=None):
     for d in ("bin", "proc", "sys", "dev", "tmp", "t"):
         os.makedirs(os.path.join(stage, d), exist_ok=True)
     shutil.copy2(BUSYBOX, os.path.join(stage, "bin", "busybox"))
@@ -158,6 +218,9 @@ def _initramfs(stage, binaries):
     if REAL_DEVICES:
         with open(os.path.join(stage, "real-devices"), "w") as f:
             f.write(",".join(f"{off}:{size}" for off, size in PMEM_LAYERS))
+    if verity_lines:
+        with open(os.path.join(stage, "verity-devices"), "w") as f:
+            f.write(verity_lines)
     os.chmod(os.path.join(stage, "init"), 0o755)
     image = os.path.join(os.path.dirname(stage), "initramfs.cpio")
     names = subprocess.run(["find", "."], cwd=stage, capture_output=True, text=True,
@@ -195,8 +258,11 @@ def vm_results():
         pytest.skip("no " + ", ".join(missing))
     work = tempfile.mkdtemp(prefix="lcow-storage-vm-")
     try:
-        image = _initramfs(os.path.join(work, "root"), _binaries())
-        devices = _devices(work) if REAL_DEVICES else []
+        devices, verity_lines = _devices(work) if REAL_DEVICES else [], None
+        if VERITY:
+            more, verity_lines = _verity_devices(work)
+            devices += more
+        image = _initramfs(os.path.join(work, "root"), _binaries(), verity_lines)
         # TCG: the build machine's /dev/kvm cannot run ordinary guests.
         proc = subprocess.run(
             [QEMU, "-accel", "tcg", "-m", "1536,slots=2,maxmem=4G", "-smp", "2", "-nographic",

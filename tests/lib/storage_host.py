@@ -15,7 +15,9 @@ Used by tests/integration/test_storage_bridge.py and the host flows
 """
 import errno
 import fcntl
+import hashlib
 import os
+import re
 import shutil
 import stat
 import struct
@@ -186,3 +188,87 @@ class Rig:
             os.close(fd)  # autoclear detaches once nothing is mounted
         shutil.rmtree(self.dir)
         return left
+
+
+# -- dm-verity layers ---------------------------------------------------------------------
+
+VERITY_SB = struct.Struct("<8sII16s32sIIQH6s256s")  # struct verity_sb, 376 of 512 bytes
+
+
+def verity_format(path, files, fs_size, image_size=None):
+    """An ext4 layer of fs_size bytes (4 KiB blocks) holding files, followed
+    by a dm-verity superblock and hash tree made by `veritysetup format`, as
+    hcsshim's tar2ext4 --append-dm-verity lays a layer VHD out. The file is
+    image_size bytes (default: up to the end of the tree).
+    Returns the root hash veritysetup printed."""
+    src = path + ".src"
+    os.makedirs(src)
+    try:
+        for rel, text in files.items():
+            with open(os.path.join(src, rel), "w") as f:
+                f.write(text)
+        with open(path, "wb") as f:
+            f.truncate(fs_size)
+        subprocess.run(["mkfs.ext4", "-q", "-F", "-b", "4096", "-d", src, path], check=True,
+                       stdout=subprocess.DEVNULL)
+    finally:
+        shutil.rmtree(src)
+    return append_verity(path, fs_size, image_size)
+
+
+def append_verity(path, fs_size, image_size=None):
+    """Appends a dm-verity superblock and hash tree to the fs_size bytes of
+    ext4 (4 KiB blocks) at the start of path, with `veritysetup format`;
+    the file becomes image_size bytes, by default the end of the tree.
+    Returns the root hash veritysetup printed."""
+    with open(path, "r+b") as f:  # room for the superblock and the tree
+        f.truncate(image_size or (fs_size + MiB))
+    out = subprocess.run(["veritysetup", "format", "--hash=sha256",
+                          "--data-block-size=4096", "--hash-block-size=4096",
+                          f"--data-blocks={fs_size // 4096}", f"--hash-offset={fs_size}",
+                          path, path], capture_output=True, text=True, check=True).stdout
+    root = re.search(r"Root hash:\s*([0-9a-f]+)", out)
+    assert root, out
+    if not image_size:
+        with open(path, "r+b") as f:
+            f.truncate(fs_size + 4096 + verity_tree_bytes(fs_size))
+    return root.group(1)
+
+
+def verity_tree_bytes(fs_size, block=4096):
+    """Bytes of a sha256 hash tree over fs_size bytes (32-byte digests,
+    levels of 4 KiB blocks down to one)."""
+    total, n = 0, fs_size // block
+    while True:
+        n = (n * 32 + block - 1) // block
+        total += n * block
+        if n == 1:
+            return total
+
+
+def host_verity_info(path):
+    """VerityInfo as an hcsshim v0.11 host builds it from a layer VHD
+    (internal/uvm/vpmem.go readVeritySuperBlock, ext4/dmverity
+    ReadDMVerityInfo): the ext4 size from its superblock, the verity
+    superblock right after it, and the root digest as sha256(salt || the
+    first tree block), which holds for a single top-level block. None when
+    there is no verity superblock."""
+    with open(path, "rb") as f:
+        f.seek(1024)
+        sb = f.read(1024)
+        blocks_lo, = struct.unpack_from("<I", sb, 4)
+        log_block, = struct.unpack_from("<I", sb, 24)
+        block = 1024 << log_block
+        size = blocks_lo * block
+        f.seek(size)
+        raw = f.read(4096)
+        top = f.read(4096)
+    (sig, version, _hash_type, _uuid, alg, _dbs, _hbs, _data_blocks, salt_size, _pad,
+     salt) = VERITY_SB.unpack_from(raw)
+    if sig != b"verity\0\0":
+        return None
+    salt = salt[:salt_size]
+    return {"Ext4SizeInBytes": size, "Version": version,
+            "Algorithm": alg.rstrip(b"\0").decode(), "SuperBlock": True,
+            "RootDigest": hashlib.sha256(salt + top).hexdigest(), "Salt": salt.hex(),
+            "BlockSize": block}

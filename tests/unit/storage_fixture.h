@@ -9,6 +9,7 @@
 
 #include "unit.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -263,6 +264,33 @@ static inline bool fx_exists(const char *path)
 	struct stat st;
 
 	return lstat(path, &st) == 0;
+}
+
+/* In the storage VM: controller 0's VMBus GUID -> host<N> of the
+ * virtio-scsi host that holds `lun`; bus/scsi is the kernel's own, /dev the
+ * real one (tests/integration/test_storage_vm.py). */
+static inline void fx_real_scsi_sysfs(unsigned lun)
+{
+	char path[PATH_MAX], want[32];
+	struct dirent *de;
+	unsigned host = 0;
+	bool found = false;
+	DIR *d = opendir("/sys/bus/scsi/devices");
+
+	CHECK(d != NULL);
+	while (!found && (de = readdir(d))) {
+		if (sscanf(de->d_name, "%u:", &host) != 1)
+			continue;
+		snprintf(want, sizeof(want), "%u:0:0:%u", host, lun);
+		found = strcmp(de->d_name, want) == 0;
+	}
+	closedir(d);
+	CHECK(found);
+	fx_fmt(path, "%s/bus/vmbus/devices/%s/host%u", fx.sys, scsi_controller_guids[0], host);
+	fx_mkdirs(path);
+	fx_fmt(path, "%s/bus/scsi", fx.sys);
+	CHECK(symlink("/sys/bus/scsi", path) == 0);
+	fx.cfg.dev_root = "/dev";
 }
 
 /* Fails the case with the runtime's message. */

@@ -604,14 +604,34 @@ static void expect_prepare_error(const char *spec_fmt, const char *id, const cha
 	"\"annotations\":{\"io.kubernetes.cri.container-type\":\"container\","                     \
 	"\"io.kubernetes.cri.sandbox-id\":\"sb\"}"
 
+/* Prepares a workload of the sandbox "sb" (under tmp) whose only mount binds
+ * source at /d; process is the spec's "process" member ("" for none). The
+ * spec is left in *spec. */
+static int prepare_volume_workload(const char *id, const char *source, const char *process,
+				   struct json_object **spec, struct oci_prepared *p,
+				   struct error *e)
+{
+	char text[1024], sbroot[256];
+	struct oci_prepare_opts o = opts(id, id);
+
+	path(sbroot, sizeof(sbroot), "sb");
+	o.sandbox_root = sbroot;
+	snprintf(text, sizeof(text),
+		 "{%s\"root\":{\"path\":\"%s/rootfs\"}," WORKLOAD_ANN
+		 ",\"mounts\":[{\"destination\":\"/d\",\"type\":\"bind\",\"source\":"
+		 "\"%s\"}]}",
+		 process, tmp, source);
+	*spec = parse(text);
+	return prepare(*spec, &o, p, e);
+}
+
 /* A workload may plant symlinks in the shared sandbox volume: a mount source
  * through one must neither create anything outside nor be handed to runc. */
 TEST(sandbox_mount_sources_never_follow_planted_symlinks)
 {
 	static const char *const sources[] = {"sandbox://evil/new", "sandbox://evil",
 					      "sandbox-tmp://evil/new", "sandbox://file/x"};
-	char f[256], outside[256], sbroot[256], text[1024], link[512];
-	struct oci_prepare_opts o;
+	char f[256], outside[256], link[512];
 	struct oci_prepared p;
 	struct json_object *s;
 	struct error e;
@@ -628,17 +648,8 @@ TEST(sandbox_mount_sources_never_follow_planted_symlinks)
 	path(f, sizeof(f), "sb/sandboxTmpfsMounts/evil");
 	CHECK(symlink(outside, f) == 0);
 	write_file("sb/sandboxMounts/file", "a shared file\n");
-	path(sbroot, sizeof(sbroot), "sb");
 	for (size_t i = 0; i < sizeof(sources) / sizeof(sources[0]); i++) {
-		snprintf(text, sizeof(text),
-			 "{\"root\":{\"path\":\"%s/rootfs\"}," WORKLOAD_ANN
-			 ",\"mounts\":[{\"destination\":\"/d\",\"type\":\"bind\",\"source\":"
-			 "\"%s\"}]}",
-			 tmp, sources[i]);
-		s = parse(text);
-		o = opts("w9", "w9");
-		o.sandbox_root = sbroot;
-		if (prepare(s, &o, &p, &e) == 0)
+		if (prepare_volume_workload("w9", sources[i], "", &s, &p, &e) == 0)
 			unit_fail(__FILE__, __LINE__, "%s was accepted", sources[i]);
 		CHECK(strstr(e.msg, sources[i]) != NULL);
 		json_object_put(s);
@@ -647,15 +658,7 @@ TEST(sandbox_mount_sources_never_follow_planted_symlinks)
 	CHECK(access(link, F_OK) < 0);
 
 	/* A plain shared file is a fine bind source. */
-	snprintf(text, sizeof(text),
-		 "{\"root\":{\"path\":\"%s/rootfs\"}," WORKLOAD_ANN
-		 ",\"mounts\":[{\"destination\":\"/f\",\"type\":\"bind\",\"source\":"
-		 "\"sandbox://file\"}]}",
-		 tmp);
-	s = parse(text);
-	o = opts("w10", "w10");
-	o.sandbox_root = sbroot;
-	CHECK_OK(prepare(s, &o, &p, &e));
+	CHECK_OK(prepare_volume_workload("w10", "sandbox://file", "", &s, &p, &e));
 	path(f, sizeof(f), "w10");
 	path(link, sizeof(link), "sb/sandboxMounts/file");
 	check_bound_source(get_str(s, "/mounts/0/source"), f, link);
@@ -668,9 +671,7 @@ TEST(sandbox_mount_sources_never_follow_planted_symlinks)
  * directory, and release takes the bind away again. */
 TEST(sandbox_mount_sources_survive_a_swap_until_runc_mounts)
 {
-	char text[1024], sbroot[256], vol[256], moved[256], outside[256], want[512];
-	char source[PATH_MAX], bundle[256];
-	struct oci_prepare_opts o;
+	char vol[256], moved[256], outside[256], want[512], source[PATH_MAX];
 	struct oci_prepared p;
 	struct json_object *s;
 	struct stat before, after, out;
@@ -681,22 +682,12 @@ TEST(sandbox_mount_sources_survive_a_swap_until_runc_mounts)
 	setup();
 	mkdirs("outside");
 	mkdirs("sb/sandboxMounts/vol/a");
-	path(sbroot, sizeof(sbroot), "sb");
 	path(vol, sizeof(vol), "sb/sandboxMounts/vol");
 	path(moved, sizeof(moved), "sb/sandboxMounts/vol.old");
 	path(outside, sizeof(outside), "outside");
-	path(bundle, sizeof(bundle), "w11");
 	snprintf(want, sizeof(want), "%s/a", vol);
 	CHECK(stat(want, &before) == 0);
-	snprintf(text, sizeof(text),
-		 "{\"root\":{\"path\":\"%s/rootfs\"}," WORKLOAD_ANN
-		 ",\"mounts\":[{\"destination\":\"/d\",\"type\":\"bind\",\"source\":"
-		 "\"sandbox://vol/a\"}]}",
-		 tmp);
-	s = parse(text);
-	o = opts("w11", "w11");
-	o.sandbox_root = sbroot;
-	CHECK_OK(prepare(s, &o, &p, &e));
+	CHECK_OK(prepare_volume_workload("w11", "sandbox://vol/a", "", &s, &p, &e));
 	snprintf(source, sizeof(source), "%s", get_str(s, "/mounts/0/source"));
 	CHECK(rename(vol, moved) == 0);
 	CHECK(symlink(outside, vol) == 0);
@@ -716,8 +707,7 @@ TEST(sandbox_mount_sources_survive_a_swap_until_runc_mounts)
 /* Nothing stays bound when prepare fails after a source was bound. */
 TEST(a_failed_prepare_binds_nothing)
 {
-	char text[1024], sbroot[256], f[256];
-	struct oci_prepare_opts o;
+	char f[256];
 	struct oci_prepared p;
 	struct json_object *s;
 	struct error e;
@@ -726,18 +716,10 @@ TEST(a_failed_prepare_binds_nothing)
 		SKIP("needs root (bind mounts)");
 	setup();
 	mkdirs("sb/sandboxMounts");
-	path(sbroot, sizeof(sbroot), "sb");
 	/* The sandbox mount is bound, then the unknown user fails the prepare. */
-	snprintf(text, sizeof(text),
-		 "{\"process\":{\"user\":{\"username\":\"nobody-here\"}},\"root\":{\"path\":"
-		 "\"%s/rootfs\"}," WORKLOAD_ANN
-		 ",\"mounts\":[{\"destination\":\"/d\",\"type\":\"bind\",\"source\":"
-		 "\"sandbox://vol\"}]}",
-		 tmp);
-	s = parse(text);
-	o = opts("w12", "w12");
-	o.sandbox_root = sbroot;
-	CHECK(prepare(s, &o, &p, &e) < 0);
+	CHECK(prepare_volume_workload("w12", "sandbox://vol",
+				      "\"process\":{\"user\":{\"username\":\"nobody-here\"}},", &s,
+				      &p, &e) < 0);
 	CHECK_EQ(p.n_bound, 0);
 	CHECK(p.bound == NULL);
 	path(f, sizeof(f), "w12/sources");

@@ -7,8 +7,6 @@
  * root's bus/scsi is the kernel's own. Elsewhere these cases skip. */
 #include "storage_fixture.h"
 
-#include <dirent.h>
-
 #include "storage/scsi_device.h"
 
 #define BLANK_LUN 3
@@ -24,27 +22,6 @@ static void need_vm(void)
 	fx_init(true);
 }
 
-/* Controller 0's VMBus GUID -> host<N> of the virtio-scsi host that holds
- * the test LUNs; bus/scsi is the real one. */
-static void hybrid_sysfs(void)
-{
-	char path[PATH_MAX];
-	struct dirent *de;
-	unsigned host = 0;
-	DIR *d = opendir("/sys/bus/scsi/devices");
-
-	CHECK(d != NULL);
-	while ((de = readdir(d)))
-		if (sscanf(de->d_name, "%u:0:0:3", &host) == 1)
-			break;
-	closedir(d);
-	fx_fmt(path, "%s/bus/vmbus/devices/%s/host%u", fx.sys, scsi_controller_guids[0], host);
-	fx_mkdirs(path);
-	fx_fmt(path, "%s/bus/scsi", fx.sys);
-	CHECK(symlink("/sys/bus/scsi", path) == 0);
-	fx.cfg.dev_root = "/dev";
-}
-
 TEST(real_scsi_blank_disk_format_mount_unplug)
 {
 	char mp[PATH_MAX], file[PATH_MAX], src[PATH_MAX], dev[PATH_MAX], buf[64];
@@ -52,7 +29,7 @@ TEST(real_scsi_blank_disk_format_mount_unplug)
 	struct error e;
 
 	need_vm();
-	hybrid_sysfs();
+	fx_real_scsi_sysfs(BLANK_LUN);
 	CHECK_STORAGE(scsi_find_device(&fx.cfg, 0, BLANK_LUN, 0, dev, sizeof(dev), &e), &e);
 	CHECK(strncmp(dev, "/dev/sd", 7) == 0);
 	fx_fmt(mp, "%s/gcs/c/real", fx.run);
@@ -90,7 +67,7 @@ TEST(real_scsi_partition)
 	struct error e;
 
 	need_vm();
-	hybrid_sysfs();
+	fx_real_scsi_sysfs(GPT_LUN);
 	CHECK_STORAGE(scsi_find_device(&fx.cfg, 0, GPT_LUN, 0, disk, sizeof(disk), &e), &e);
 	fx_fmt(mp, "%s/mounts/scsi/m5", fx.run);
 	req.mount_path = mp;

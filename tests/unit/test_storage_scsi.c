@@ -171,21 +171,33 @@ TEST(scsi_unplug_writes_delete_and_tolerates_absence)
 	CHECK_CONTAINS(e.msg, "SCSI controller 3 LUN 0");
 }
 
-TEST(scsi_encrypted_is_refused_clearly)
+/* Encrypted makes a new filesystem: with ReadOnly, BlockDev or VerityInfo it
+ * is refused before any device is looked for (the disk here never appears).
+ * The encryption itself is in test_storage_verity.c. */
+TEST(scsi_encrypted_refuses_what_it_cannot_format)
 {
 	struct scsi_mount_req req;
 	char mp[PATH_MAX];
 	struct error e;
 
 	fx_init(false);
+	fx.cfg.device_timeout_ms = 10000; /* a wait would show as a slow case */
 	fx_fmt(mp, "%s/scratch", fx.run);
+	for (int i = 0; i < 3; i++) {
+		req = disk_req(0, 2, mp);
+		req.encrypted = true;
+		req.read_only = i == 0;
+		req.block_dev = i == 1;
+		req.verity.present = i == 2;
+		CHECK_EQ(storage_scsi_mount(&fx.cfg, &req, &e), -EINVAL);
+		CHECK_EQ(e.kind, ERR_INVALID_ARG);
+		CHECK_CONTAINS(e.msg, "SCSI controller 0 LUN 2: Encrypted formats the disk");
+		CHECK(!fx_exists(mp));
+	}
 	req = disk_req(0, 2, mp);
-	req.encrypted = true;
-	CHECK_EQ(storage_scsi_mount(&fx.cfg, &req, &e), -ENOTSUP);
-	CHECK_EQ(e.kind, ERR_NOT_IMPLEMENTED);
-	CHECK_CONTAINS(e.msg, "SCSI controller 0 LUN 2: encrypted");
-	CHECK_CONTAINS(e.msg, "not supported");
-	CHECK(!fx_exists(mp));
+	req.verity.present = true; /* writable */
+	CHECK_EQ(storage_scsi_mount(&fx.cfg, &req, &e), -EINVAL);
+	CHECK_CONTAINS(e.msg, "VerityInfo needs a ReadOnly disk");
 }
 
 /* --- real mounts over loop devices (root) --- */

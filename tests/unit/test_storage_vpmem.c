@@ -8,7 +8,7 @@
 #include <linux/fs.h>
 #include <stddef.h>
 
-#include "storage/dm_linear.h"
+#include "storage/dm.h"
 #include "storage/ext4_format.h"
 #include "storage/vpmem.h"
 

@@ -1,4 +1,4 @@
-#include "storage/dm_linear.h"
+#include "storage/dm.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -89,8 +89,7 @@ int dm_table_build(void *buf, size_t size, const char *name, uint32_t flags,
 	return 0;
 }
 
-int dm_linear_params(const char *dev_path, uint64_t offset_sectors, char *buf, size_t size,
-		     struct error *e)
+int dm_dev_number(const char *dev_path, char *buf, size_t size, struct error *e)
 {
 	struct stat st;
 
@@ -98,8 +97,19 @@ int dm_linear_params(const char *dev_path, uint64_t offset_sectors, char *buf, s
 		return error_errno(e, errno, "stat %s", dev_path);
 	if (!S_ISBLK(st.st_mode))
 		return error_set(e, ERR_FAIL, ENOTBLK, "%s is not a block device", dev_path);
-	snprintf(buf, size, "%u:%u %llu", major(st.st_rdev), minor(st.st_rdev),
-		 (unsigned long long)offset_sectors);
+	snprintf(buf, size, "%u:%u", major(st.st_rdev), minor(st.st_rdev));
+	return 0;
+}
+
+int dm_linear_params(const char *dev_path, uint64_t offset_sectors, char *buf, size_t size,
+		     struct error *e)
+{
+	char dev[32];
+	int r;
+
+	if ((r = dm_dev_number(dev_path, dev, sizeof(dev), e)) < 0)
+		return r;
+	snprintf(buf, size, "%s %llu", dev, (unsigned long long)offset_sectors);
 	return 0;
 }
 
@@ -197,43 +207,63 @@ static int make_node(const struct storage_config *cfg, const char *name, dev_t d
 	return 0;
 }
 
+static void free_table(char *table, size_t size)
+{
+	if (table)
+		explicit_bzero(table, size);
+	free(table);
+}
+
+int dm_create(const struct storage_config *cfg, const char *name, const struct dm_target *targets,
+	      size_t n, bool read_only, char *out, size_t size, struct error *e)
+{
+	uint64_t deadline = storage_deadline(cfg->device_timeout_ms);
+	uint32_t flags = read_only ? DM_READONLY_FLAG : 0;
+	_cleanup_close_ int ctl = -1;
+	size_t table_size = dm_table_size(targets, n);
+	char *table = malloc(2 * table_size);
+	const char *step = "create";
+	dev_t dev = 0;
+	int r;
+
+	if (!table)
+		return error_errno(e, ENOMEM, "device-mapper %s", name);
+	if ((r = dm_table_build(table, table_size, name, flags, targets, n, e)) < 0)
+		goto out;
+	if ((ctl = open_control(cfg, e)) < 0) {
+		r = ctl;
+		goto out;
+	}
+	while ((r = create_once(ctl, name, table, table + table_size, table_size, &dev, &step)) <
+	       0) {
+		if (!retriable(r) || storage_expired(deadline)) {
+			error_errno(e, -r, "%s", step);
+			goto out;
+		}
+		storage_sleep_ms(DM_RETRY_MS);
+	}
+	if ((r = make_node(cfg, name, dev, out, size, e)) < 0)
+		remove_device(ctl, name);
+out:
+	free_table(table, 2 * table_size);
+	return r;
+}
+
 int dm_linear_create(const struct storage_config *cfg, const char *name, const char *dev_path,
 		     uint64_t offset_sectors, uint64_t length_sectors, bool read_only, char *out,
 		     size_t size, struct error *e)
 {
-	uint64_t deadline = storage_deadline(cfg->device_timeout_ms);
 	char params[64];
 	struct dm_target target = {0, length_sectors, "linear", params};
-	uint32_t flags = read_only ? DM_READONLY_FLAG : 0;
-	_cleanup_close_ int ctl = -1;
-	_cleanup_free_ char *table = NULL;
-	size_t table_size;
-	const char *step = "create";
-	dev_t dev = 0;
 	int r;
 
 	if ((r = check_name(name, e)) < 0 ||
 	    (r = dm_linear_params(dev_path, offset_sectors, params, sizeof(params), e)) < 0)
 		return error_prefix(e, "dm-linear %s", name);
-	table_size = dm_table_size(&target, 1);
-	if (!(table = malloc(2 * table_size)))
-		return error_errno(e, ENOMEM, "dm-linear %s", name);
-	if ((r = dm_table_build(table, table_size, name, flags, &target, 1, e)) < 0 ||
-	    (ctl = open_control(cfg, e)) < 0)
-		return error_prefix(e, "dm-linear %s", name);
-
-	while ((r = create_once(ctl, name, table, table + table_size, table_size, &dev, &step)) <
-	       0) {
-		if (!retriable(r) || storage_expired(deadline))
-			return error_errno(e, -r, "dm-linear %s (%s, sectors %llu+%llu): %s", name,
-					   dev_path, (unsigned long long)offset_sectors,
-					   (unsigned long long)length_sectors, step);
-		storage_sleep_ms(DM_RETRY_MS);
-	}
-	if ((r = make_node(cfg, name, dev, out, size, e)) < 0) {
-		remove_device(ctl, name);
-		return error_prefix(e, "dm-linear %s", name);
-	}
+	if ((r = dm_create(cfg, name, &target, 1, read_only, out, size, e)) < 0)
+		return error_prefix(e, "dm-linear %s (%s, sectors %llu+%llu)", name, dev_path,
+				    (unsigned long long)offset_sectors,
+				    (unsigned long long)length_sectors);
 	return 0;
 }
 
