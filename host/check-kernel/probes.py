@@ -23,11 +23,16 @@ import lcow_ops  # noqa: E402
 from gcs_host import NULL_GUID, Msg  # noqa: E402
 from lcow_vm import KERNEL_OPTIONS, Diod, LcowVM, blank_disk, busybox_layer, cmdline  # noqa: E402
 from uvm_process import UvmHost, read_all, read_until  # noqa: E402
+from storage_host import host_verity_info, verity_format  # noqa: E402
 
 MiB = 1 << 20
-LUN_LAYER, LUN_SCRATCH, LUN_BLANK, LUN_OOM = 1, 2, 3, 4
+LUN_LAYER, LUN_SCRATCH, LUN_BLANK, LUN_OOM, LUN_CRYPT = 1, 2, 3, 4, 5
 PMEM_LAYERS = [(0, 4 * MiB), (4198400, 8 * MiB)]  # page-, not MiB-aligned
-PMEM_SIZE = 16 * MiB
+# A layer made by veritysetup (tar2ext4 --append-dm-verity's layout) after them.
+VERITY_AT, VERITY_FS, VERITY_IMAGE = 16 * MiB, 4 * MiB, 5 * MiB
+VERITY_TEXT = "verity layer\n"
+PMEM_SIZE = 24 * MiB
+MARKER = b"LCOW-CHECK-KERNEL-PLAINTEXT-7f3e"
 LIMITS = {"memory": {"limit": 64 * MiB}, "cpu": {"shares": 512, "quota": 50000,
                                                  "period": 100000},
           "pids": {"limit": 64}}
@@ -87,6 +92,22 @@ def pmem_image(work):
             dst.write(src.read())
         os.unlink(layer)
     return pmem
+
+
+def add_verity_layer(pmem, work):
+    """The VerityInfo of a verity layer written at VERITY_AT, or None
+    without veritysetup on this machine."""
+    if not shutil.which("veritysetup", path=os.environ.get("PATH", "") + ":/usr/sbin:/sbin"):
+        return None
+    os.environ["PATH"] = os.environ.get("PATH", "") + ":/usr/sbin:/sbin"
+    layer = os.path.join(work, "verity.vhd")
+    verity_format(layer, {"verity.txt": VERITY_TEXT}, VERITY_FS, VERITY_IMAGE)
+    info = host_verity_info(layer)
+    with open(layer, "rb") as src, open(pmem, "r+b") as dst:
+        dst.seek(VERITY_AT)
+        dst.write(src.read())
+    os.unlink(layer)
+    return info
 
 
 class Guest:
@@ -422,11 +443,39 @@ def probe_hugetlbfs(g):
     return "hugetlbfs is a registered filesystem"
 
 
-def probe_verity(g):
-    code, out, _ = g.sh("test -d /sys/module/dm_verity || modprobe dm-verity 2>/dev/null; "
-                        "test -d /sys/module/dm_verity && echo present")
-    expect("present" in out, "no dm_verity module in the kernel")
-    return "the dm-verity target is in the kernel (/sys/module/dm_verity)"
+def probe_verity(g, info):
+    if info is None:
+        return None
+    mp = f"/run/layers/p0-{VERITY_AT}-{VERITY_IMAGE}"
+    settings = {"MountPath": mp, "VerityInfo": info, "DeviceNumber": 0,
+                "MappingInfo": {"DeviceOffsetInBytes": VERITY_AT,
+                                "DeviceSizeInBytes": VERITY_IMAGE}}
+    g.modify("VPMemDevice", settings)
+    entry = g.mounts().get(mp)
+    expect(entry and "dm-verity" in entry[0], f"verity layer: {entry}")
+    code, out, _ = g.sh(f"cat {mp}/verity.txt")
+    expect((code, out) == (0, VERITY_TEXT), f"the verity layer read back {out!r}")
+    g.modify("VPMemDevice", settings, "Remove")
+    return (f"a layer with VerityInfo (veritysetup's tree, {info['Algorithm']}) mounted "
+            f"through dm-verity ({entry[0]}) and read")
+
+
+def probe_crypt(g, images):
+    """Encrypted scratch as hcsshim v0.14 sends it; the host then finds no
+    plaintext on the disk."""
+    mp = "/run/gcs/c/probe-crypt"
+    g.modify("MappedVirtualDisk", {"MountPath": mp, "Lun": LUN_CRYPT, "Encrypted": True,
+                                   "EnsureFilesystem": True, "Filesystem": "xfs"})
+    entry = g.mounts().get(mp)
+    expect(entry and "dm-crypt" in entry[0], f"encrypted scratch: {entry}")
+    code, _, err = g.sh(f"i=0; while [ $i -lt 1024 ]; do echo {MARKER.decode()}; i=$((i+1)); "
+                        f"done > {mp}/secret && sync")
+    expect(code == 0, f"writing on the encrypted scratch: {err}")
+    g.modify("MappedVirtualDisk", {"MountPath": mp, "Lun": LUN_CRYPT}, "Remove")
+    with open(images[LUN_CRYPT], "rb") as f:
+        raw = f.read()
+    expect(MARKER not in raw, "the plaintext is on the disk")
+    return f"an Encrypted scratch mounted through dm-crypt ({entry[0]}); no plaintext on the disk"
 
 
 def probe_vmtests(g):
@@ -480,10 +529,13 @@ def run_all(kernel, initrd, backend, work, say):
     images = {LUN_LAYER: busybox_layer(os.path.join(work, "layer.img")),
               LUN_SCRATCH: blank_disk(os.path.join(work, "scratch.img"), 64),
               LUN_BLANK: blank_disk(os.path.join(work, "blank.img"), 32),
-              LUN_OOM: blank_disk(os.path.join(work, "oom.img"), 64)}
+              LUN_OOM: blank_disk(os.path.join(work, "oom.img"), 64),
+              LUN_CRYPT: blank_disk(os.path.join(work, "crypt.img"), 64)}
     disks = [(lun, path, lun == LUN_LAYER) for lun, path in images.items()]
     say("booting (cgroup v2) ...")
-    g = Guest(kernel, initrd, backend, work, say, disks=disks, pmem=pmem_image(work))
+    pmem = pmem_image(work)
+    verity = add_verity_layer(pmem, work)
+    g = Guest(kernel, initrd, backend, work, say, disks=disks, pmem=pmem)
     try:
         t = time.monotonic()
         try:
@@ -506,12 +558,14 @@ def run_all(kernel, initrd, backend, work, say):
                  ("dm", probe_dm, (g,)), ("plan9", probe_plan9, (g,)),
                  ("network", probe_network, (g,)), ("netfilter", probe_netfilter, (g,)),
                  ("ptp", probe_ptp, (g,)), ("hugetlbfs", probe_hugetlbfs, (g,)),
-                 ("verity", probe_verity, (g,)), ("vmtests", probe_vmtests, (g,))]
+                 ("verity", probe_verity, (g, verity)), ("crypt", probe_crypt, (g, images)),
+                 ("vmtests", probe_vmtests, (g,))]
         for cap, fn, args in steps:
             say(f"probe {cap} ...")
             r = run_probe(fn, *args)
             if r.verdict == "pass" and r.detail is None:
-                r = Result("skip", "no diod on this machine (mk/packages lists it)")
+                r = Result("skip", f"no {'diod' if cap == 'plan9' else 'veritysetup'} on this "
+                           "machine (mk/packages lists it)")
             results[cap] = r
             say(f"  {cap}: {r.verdict} ({r.seconds:.1f}s) {r.detail}")
         results["ext4"] = (Result("pass", "the scratch formatted and the layers mounted "

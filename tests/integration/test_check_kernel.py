@@ -97,7 +97,8 @@ def test_readme_table_is_the_fragments():
 def test_every_option_serves_a_capability_and_names_its_module():
     caps = fragment.parse()
     needs = {c.id: c.need for c in caps}
-    for want in ("boot", "vsock", "scsi", "vpmem", "dm", "verity", "ext4", "overlay", "plan9",
+    for want in ("boot", "vsock", "scsi", "vpmem", "dm", "verity", "crypt", "ext4", "overlay",
+                 "plan9",
                  "cgroups", "namespaces", "seccomp", "network", "netfilter", "ptp", "vpci",
                  "hyperv"):
         assert want in needs, want
