@@ -83,9 +83,13 @@ class ModuleTree:
     def _depmod_links(self):
         self.scratch = tempfile.mkdtemp(prefix="lcow-depmod-")
         dest = os.path.join(self.scratch, "lib", "modules", self.release)
-        os.makedirs(os.path.dirname(dest))
-        subprocess.run(["cp", "-rs", os.path.abspath(self.root), dest], check=True)
-        run_depmod(self.scratch, self.release)
+        try:
+            os.makedirs(os.path.dirname(dest))
+            subprocess.run(["cp", "-rs", os.path.abspath(self.root), dest], check=True)
+            run_depmod(self.scratch, self.release)
+        except BaseException:
+            self.close()  # the caller never gets an object to close
+            raise
         return os.path.join(dest, "modules.dep")
 
     def close(self):
