@@ -26,7 +26,7 @@ from uvm_process import UvmHost, read_all, read_until  # noqa: E402
 from storage_host import host_verity_info, verity_format  # noqa: E402
 
 MiB = 1 << 20
-LUN_LAYER, LUN_SCRATCH, LUN_BLANK, LUN_OOM, LUN_CRYPT = 1, 2, 3, 4, 5
+LUN_LAYER, LUN_SCRATCH, LUN_BLANK, LUN_OOM, LUN_CRYPT, LUN_XFS = 1, 2, 3, 4, 5, 6
 PMEM_LAYERS = [(0, 4 * MiB), (4198400, 8 * MiB)]  # page-, not MiB-aligned
 # A layer made by veritysetup (tar2ext4 --append-dm-verity's layout) after them.
 VERITY_AT, VERITY_FS, VERITY_IMAGE = 16 * MiB, 4 * MiB, 5 * MiB
@@ -478,6 +478,36 @@ def probe_crypt(g, images):
     return f"an Encrypted scratch mounted through dm-crypt ({entry[0]}); no plaintext on the disk"
 
 
+def xfs_disk(path):
+    """An xfs file system made on the host (xfs's smallest, 300 MiB, sparse),
+    or None without mkfs.xfs."""
+    if not shutil.which("mkfs.xfs"):
+        return None
+    with open(path, "wb") as f:
+        f.truncate(300 * 1024 * 1024)
+    subprocess.run(["mkfs.xfs", "-q", path], check=True)
+    return path
+
+
+def probe_xfs(g, images):
+    """An xfs disk a host attaches: mounted read-write, written, then
+    read-only (no log replay)."""
+    if LUN_XFS not in images:
+        return None
+    mp = "/run/mounts/scsi/probe-xfs"
+    g.modify("MappedVirtualDisk", {"MountPath": mp, "Lun": LUN_XFS})
+    entry = g.mounts().get(mp)
+    expect(entry and entry[2] == "xfs", f"{mp} not mounted xfs: {entry}")
+    code, _, err = g.sh(f"echo probe > {mp}/probe.txt && sync")
+    expect(code == 0, f"write on the xfs disk: {err}")
+    g.modify("MappedVirtualDisk", {"MountPath": mp, "Lun": LUN_XFS}, "Remove")
+    g.modify("MappedVirtualDisk", {"MountPath": mp, "Lun": LUN_XFS, "ReadOnly": True})
+    code, out, _ = g.sh(f"cat {mp}/probe.txt")
+    expect((code, out) == (0, "probe\n"), f"read back read-only: {out!r}")
+    g.modify("MappedVirtualDisk", {"MountPath": mp, "Lun": LUN_XFS, "ReadOnly": True}, "Remove")
+    return f"LUN {LUN_XFS} (mkfs.xfs on the host) mounted xfs, written, read back read-only"
+
+
 def probe_vmtests(g):
     code, out, err = g.sh("test -c /dev/loop-control && losetup -f")
     expect(code == 0 and out.startswith("/dev/loop"), f"no loop devices: {err.strip()}")
@@ -531,6 +561,9 @@ def run_all(kernel, initrd, backend, work, say):
               LUN_BLANK: blank_disk(os.path.join(work, "blank.img"), 32),
               LUN_OOM: blank_disk(os.path.join(work, "oom.img"), 64),
               LUN_CRYPT: blank_disk(os.path.join(work, "crypt.img"), 64)}
+    xfs = xfs_disk(os.path.join(work, "xfs.img"))
+    if xfs:
+        images[LUN_XFS] = xfs
     disks = [(lun, path, lun == LUN_LAYER) for lun, path in images.items()]
     say("booting (cgroup v2) ...")
     pmem = pmem_image(work)
@@ -559,13 +592,14 @@ def run_all(kernel, initrd, backend, work, say):
                  ("network", probe_network, (g,)), ("netfilter", probe_netfilter, (g,)),
                  ("ptp", probe_ptp, (g,)), ("hugetlbfs", probe_hugetlbfs, (g,)),
                  ("verity", probe_verity, (g, verity)), ("crypt", probe_crypt, (g, images)),
+                 ("xfs", probe_xfs, (g, images)),
                  ("vmtests", probe_vmtests, (g,))]
         for cap, fn, args in steps:
             say(f"probe {cap} ...")
             r = run_probe(fn, *args)
             if r.verdict == "pass" and r.detail is None:
-                r = Result("skip", f"no {'diod' if cap == 'plan9' else 'veritysetup'} on this "
-                           "machine (mk/packages lists it)")
+                tool = {"plan9": "diod", "xfs": "mkfs.xfs"}.get(cap, "veritysetup")
+                r = Result("skip", f"no {tool} on this machine (mk/packages lists it)")
             results[cap] = r
             say(f"  {cap}: {r.verdict} ({r.seconds:.1f}s) {r.detail}")
         results["ext4"] = (Result("pass", "the scratch formatted and the layers mounted "

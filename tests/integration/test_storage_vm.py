@@ -16,7 +16,7 @@ With veritysetup (cryptsetup-bin) it also gets, for
 tests/unit/test_storage_verity.c: a second virtio-pmem device holding a
 layer made by `veritysetup format` and a copy with one data byte flipped,
 the layer again at SCSI LUN 7, a blank disk at LUN 9 (encrypted scratch)
-and an "xfs" disk at LUN 10; the host's VerityInfo for the layer is read
+and an xfs disk (mkfs.xfs) at LUN 10; the host's VerityInfo for the layer is read
 from the image as an hcsshim v0.11 host reads it (LCOW_VERITY).
 
 The VM has no network and no vsock; LCOW_FORBID_VSOCK is set inside it as
@@ -57,7 +57,7 @@ if REAL_DEVICES:
         "real_vpmem_two_mapped_layers_at_once",
         "real_vpmem_whole_device",
     }
-VERITY = REAL_DEVICES and bool(shutil.which("veritysetup"))
+VERITY = REAL_DEVICES and bool(shutil.which("veritysetup")) and bool(shutil.which("mkfs.xfs"))
 if VERITY:
     MUST_PASS_IN_VM |= {
         "real_vpmem_verity_layer_mounts_reads_and_goes",
@@ -65,7 +65,7 @@ if VERITY:
         "real_verity_wrong_root_digest_is_refused",
         "real_scsi_verity_layer",
         "real_scsi_encrypted_scratch",
-        "real_scsi_xfs_is_refused_clearly",
+        "real_scsi_xfs_mounts",
     }
 MiB = 1024 * 1024
 # The verity layer: 4 MiB of ext4, then superblock and tree, in a 5 MiB
@@ -141,7 +141,7 @@ def _layer(path, index, size):
 
 
 def _verity_devices(work):
-    """The verity layer, a tampered copy, the encrypted-scratch and "xfs"
+    """The verity layer, a tampered copy, the encrypted-scratch and xfs
     disks; returns QEMU arguments and the shell lines for /verity-devices."""
     layer, pmem1, blank, xfs = (os.path.join(work, n) for n in (
         "verity.img", "pmem1.img", "lun9.img", "lun10.img"))
@@ -159,11 +159,11 @@ def _verity_devices(work):
         f.write(good)
         f.seek(VERITY_CORRUPT_AT)
         f.write(bad)
-    for img, size in ((blank, 64 * MiB), (xfs, 16 * MiB)):
+    for img, size in ((blank, 64 * MiB), (xfs, 300 * MiB)):
         with open(img, "wb") as f:
             f.truncate(size)
-    with open(xfs, "r+b") as f:
-        f.write(b"XFSB")
+    # xfs's smallest file system is 300 MiB (sparse here).
+    _run("mkfs.xfs", "-q", xfs)
     env = ":".join(str(info[k]) for k in ("Ext4SizeInBytes", "BlockSize", "Version",
                                           "Algorithm", "RootDigest", "Salt"))
     lines = (f"export LCOW_VERITY={env} LCOW_VERITY_IMAGE={VERITY_IMAGE} "

@@ -16,6 +16,7 @@ from gcs_host import GcsProcess
 GCS = os.path.join(OUT, "gcs")
 
 FAKE_CHRONYD = """#!/bin/sh
+{trap}
 echo "$$ $*" >> "{record}"
 echo "chronyd stand-in starting" >&2
 {body}
@@ -32,9 +33,9 @@ def setup(tmp_path):
     (sysfs / "class" / "ptp" / "ptp1" / "clock_name").write_text("hyperv\n")
     record = tmp_path / "starts"
 
-    def start(body="exit 1", clock=True, args=(), backoff_ms=100):
+    def start(body="exit 1", clock=True, args=(), backoff_ms=100, trap=""):
         script = tmp_path / "chronyd"
-        script.write_text(FAKE_CHRONYD.format(record=record, body=body))
+        script.write_text(FAKE_CHRONYD.format(record=record, body=body, trap=trap))
         script.chmod(script.stat().st_mode | stat.S_IXUSR)
         env = {"LCOW_SYSFS_ROOT": str(sysfs if clock else tmp_path / "nosys"),
                "LCOW_CHRONYD": str(script), "LCOW_CHRONYD_DIR": str(tmp_path / "run"),
@@ -82,9 +83,11 @@ def test_chronyd_runs_on_the_hyperv_clock_and_is_restarted_with_growing_delays(s
 
 
 def test_a_running_chronyd_is_stopped_with_the_gcs(setup):
-    g = setup(body="trap 'echo stopped >> \"$0.stopped\"; exit 0' TERM; sleep 60 & wait")
+    g = setup(trap="trap 'exit 0' TERM", body="sleep 60 & wait")
     e = g.log.wait_for(lambda e: e.get("msg", "").startswith("chronyd started"))
     pid = e["pid"]
+    # Running, not merely forked: its trap is set once it has spoken.
+    g.log.wait_for(lambda e: e.get("msg") == "chronyd stand-in starting")
     g.accept_bridge().negotiate()
     g.stop()
     deadline = time.monotonic() + 10

@@ -13,6 +13,7 @@
 #include "storage_fixture.h"
 
 #include <stdlib.h>
+#include <sys/vfs.h>
 
 #include "storage/crypt.h"
 #include "storage/dm.h"
@@ -368,19 +369,33 @@ TEST(real_scsi_encrypted_scratch)
 	CHECK_CONTAINS(e.msg, "Encrypted formats the disk");
 }
 
-TEST(real_scsi_xfs_is_refused_clearly)
+/* An xfs disk a host attaches (made by mkfs.xfs on the host side) mounts
+ * read-write and, once written, read-only without log recovery. */
+TEST(real_scsi_xfs_mounts)
 {
 	struct scsi_mount_req req = {.controller = 0, .lun = XFS_LUN};
-	char mp[PATH_MAX];
+	char mp[PATH_MAX], file[PATH_MAX], buf[64] = "";
+	struct statfs sf;
 	struct error e;
+	FILE *f;
 
 	vm_info();
 	fx_real_scsi_sysfs(XFS_LUN);
 	fx_fmt(mp, "%s/mounts/scsi/m10", fx.run);
 	req.mount_path = mp;
-	CHECK_EQ(storage_scsi_mount(&fx.cfg, &req, &e), -ENOTSUP);
-	CHECK_EQ(e.kind, ERR_NOT_IMPLEMENTED);
-	CHECK_CONTAINS(e.msg, "xfs, which the guest kernel cannot mount");
-	CHECK_CONTAINS(e.msg, mp);
+	CHECK_STORAGE(storage_scsi_mount(&fx.cfg, &req, &e), &e);
+	CHECK(fx_mountinfo(mp, NULL, NULL, NULL));
+	CHECK(statfs(mp, &sf) == 0 && sf.f_type == 0x58465342); /* XFS_SUPER_MAGIC */
+	fx_fmt(file, "%s/written-in-the-guest", mp);
+	fx_write(file, "on xfs\n");
+	CHECK_STORAGE(storage_scsi_unmount(&fx.cfg, &req, &e), &e);
 	CHECK(!fx_exists(mp));
+	req.read_only = true;
+	CHECK_STORAGE(storage_scsi_mount(&fx.cfg, &req, &e), &e);
+	f = fopen(file, "r");
+	CHECK(f != NULL && fgets(buf, sizeof(buf), f));
+	fclose(f);
+	CHECK_STREQ(buf, "on xfs\n");
+	CHECK(open(file, O_WRONLY) < 0 && errno == EROFS);
+	CHECK_STORAGE(storage_scsi_unmount(&fx.cfg, &req, &e), &e);
 }
