@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Writes the seed corpus (tests/fuzz/corpus/) of fuzz_bridge: host byte
+"""Writes the seed corpus (tests/fuzz/corpus/bridge/) of fuzz_bridge: host byte
 streams covering negotiation, every request family and the special cases of
 the wire. Run from anywhere; the files are committed."""
 import json
@@ -10,7 +10,7 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from gcs_host import NULL_GUID, Msg, frame  # noqa: E402
 
-OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus")
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus", "bridge")
 G = "6f1c2e1a-0b7d-4c3e-9a55-1234567890ab"
 NEG = frame(Msg.NEGOTIATE_PROTOCOL, 0, {"ContainerId": "", "ActivityId": NULL_GUID,
                                         "MinimumVersion": 4, "MaximumVersion": 4})

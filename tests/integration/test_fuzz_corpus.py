@@ -1,5 +1,5 @@
 """The libFuzzer target (make fuzz) builds and replays the seed corpus
-(tests/fuzz/corpus) without a crash, leak or sanitizer report."""
+(tests/fuzz/corpus/bridge) without a crash, leak or sanitizer report."""
 import os
 import subprocess
 
@@ -8,7 +8,7 @@ import pytest
 from conftest import OUT, TOP
 
 FUZZER = os.path.join(os.path.dirname(OUT), "fuzz", "fuzz_bridge")
-CORPUS = os.path.join(TOP, "tests", "fuzz", "corpus")
+CORPUS = os.path.join(TOP, "tests", "fuzz", "corpus", "bridge")
 
 
 def test_seed_corpus_replays_cleanly():
