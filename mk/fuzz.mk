@@ -24,7 +24,7 @@
 FUZZ_DIR := $(TOP)/$(BUILD_DIR)/fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_JOBS ?= 1
-FUZZ_TARGETS := bridge codec oci_spec storage
+FUZZ_TARGETS := bridge codec oci_spec storage network
 FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -Ulinux -Uunix -Wall -Wextra -Werror \
 	-Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare \
 	-Wno-unknown-warning-option -fno-omit-frame-pointer \
