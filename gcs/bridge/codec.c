@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -739,6 +740,24 @@ static struct json_object *encode_repeated(const ProtobufCMessageDescriptor *par
 	return arr;
 }
 
+/* An always-written submessage that is absent is written as its zero value,
+ * with the fields codec_wire.c always writes in it: the same bytes as an
+ * empty one, so that what the guest writes reads back the same way. */
+static struct json_object *encode_absent(const ProtobufCMessageDescriptor *parent,
+					 const ProtobufCFieldDescriptor *f, struct error *err)
+{
+	const ProtobufCMessageDescriptor *d = f->descriptor;
+	ProtobufCMessage *zero = calloc(1, d->sizeof_message);
+	struct json_object *v;
+
+	if (!zero)
+		return NULL;
+	protobuf_c_message_init(d, zero);
+	v = encode_submessage(parent, f, zero, err);
+	free(zero);
+	return v;
+}
+
 int codec_encode(const ProtobufCMessage *msg, struct json_object *into, struct error *err)
 {
 	const ProtobufCMessageDescriptor *desc = msg->descriptor;
@@ -761,9 +780,7 @@ int codec_encode(const ProtobufCMessage *msg, struct json_object *into, struct e
 		if (f->label == PROTOBUF_C_LABEL_REPEATED)
 			v = encode_repeated(desc, f, msg, err);
 		else if (f->type == PROTOBUF_C_TYPE_MESSAGE && !*(void *const *)src)
-			v = codec_wire_is_json(f->descriptor)
-				    ? NULL
-				    : encode_submessage(desc, f, NULL, err);
+			v = codec_wire_is_json(f->descriptor) ? NULL : encode_absent(desc, f, err);
 		else
 			v = encode_value(desc, f, src, err);
 		if (!v &&

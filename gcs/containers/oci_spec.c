@@ -264,7 +264,7 @@ int oci_hosts_content(const char *hostname, char *buf, size_t size, struct error
 {
 	size_t short_len = strcspn(hostname, ".");
 	char line[600] = "";
-	int n;
+	int n = 0;
 
 	/* Whitespace or a control character would break the file's lines. */
 	for (const char *p = hostname; *p; p++)
@@ -273,10 +273,14 @@ int oci_hosts_content(const char *hostname, char *buf, size_t size, struct error
 					 "hostname \"%s\" cannot go into /etc/hosts", hostname);
 	/* "127.0.0.1 name.domain name" so that the short name resolves too. */
 	if (*hostname && hostname[short_len] && short_len > 0)
-		snprintf(line, sizeof(line), "127.0.0.1 %s %.*s\n", hostname, (int)short_len,
-			 hostname);
+		n = snprintf(line, sizeof(line), "127.0.0.1 %s %.*s\n", hostname, (int)short_len,
+			     hostname);
 	else if (*hostname)
-		snprintf(line, sizeof(line), "127.0.0.1 %s\n", hostname);
+		n = snprintf(line, sizeof(line), "127.0.0.1 %s\n", hostname);
+	/* Cut short, the line would lose its newline and swallow the next. */
+	if (n < 0 || (size_t)n >= sizeof(line))
+		return error_set(e, ERR_INVALID_ARG, ENAMETOOLONG,
+				 "hostname \"%.64s...\" is too long for /etc/hosts", hostname);
 	n = snprintf(buf, size,
 		     "127.0.0.1 localhost\n"
 		     "%s"

@@ -13,6 +13,7 @@
 #include "cleanup.h"
 #include "core/arena.h"
 #include "handlers/pending.h"
+#include "handlers/storage.h"
 #include "storage/storage.h"
 
 /* -- copying the settings ---------------------------------------------------- */
@@ -131,8 +132,8 @@ static int copy_layers(struct storage_request *sr, struct arena *a,
 
 /* Settings arrive in the oneof member named by ResourceType; absent
  * Settings leave it unset (the reference fails to unmarshal nothing). */
-static int copy_settings(struct storage_request *sr, struct arena *a,
-			 const Gcs__ModificationRequest *mr, struct error *err)
+int storage_settings_copy(struct storage_request *sr, struct arena *a,
+			  const Gcs__ModificationRequest *mr, struct error *err)
 {
 	static const Gcs__ModificationRequest__SettingsCase want[] = {
 		[STORAGE_MAPPED_VIRTUAL_DISK] =
@@ -183,7 +184,7 @@ static int modify_storage(struct request *req, const Gcs__ModificationRequest *m
 	if (!a)
 		return oom(err);
 	/* A copy: the job may outlive the request (gcs/storage/run.c). */
-	rc = copy_settings(&sr, a, mr, err);
+	rc = storage_settings_copy(&sr, a, mr, err);
 	if (rc < 0) {
 		arena_free(a);
 		return error_prefix(err, "%s %s", mr->resourcetype, action_names[sr.action]);

@@ -7,7 +7,10 @@
  * real work has side effects on the machine (processes, containers, mounts)
  * are replaced at the runtime boundary by the stubs below, which still
  * consume the decoded request (walk its trees, use its fields) and complete
- * it now or later, like the real ones.
+ * it now or later, like the real ones. "Later" is counted in loop
+ * iterations (0-ms timers re-armed 0-2 times), not in milliseconds: the
+ * completions still interleave with other requests, but no input waits on
+ * the clock, and the loop is run until nothing is left to do.
  *
  * Every message the guest writes is checked against the host's rules and
  * the fuzzer aborts on a violation: Size in [16, 65536], response or
@@ -46,23 +49,41 @@ struct later {
 	struct request *req;
 	struct loop_timer *t;
 	uint32_t value;
+	unsigned rounds; /* loop iterations still to wait */
 };
+
+/* Stub completions not yet run: the input is done when none is left. */
+static unsigned outstanding;
 
 static void complete_later(struct loop *l, void *data)
 {
 	struct later *w = data;
 	Gcs__ContainerWaitForProcessResponse resp = GCS__CONTAINER_WAIT_FOR_PROCESS_RESPONSE__INIT;
 
+	if (w->rounds) {
+		w->rounds--;
+		w->t = loop_timer_add(l, 0, complete_later, w);
+		if (w->t)
+			return;
+	}
+	w->t = NULL;
+	outstanding--;
 	resp.exitcode = w->value;
 	request_reply(w->req, &resp.base);
 }
 
 static void cancel_later(struct request *req, void *data)
 {
-	loop_timer_cancel(((struct later *)data)->t);
+	struct later *w = data;
+
+	if (w->t) {
+		loop_timer_cancel(w->t);
+		w->t = NULL;
+		outstanding--;
+	}
 }
 
-static int pend(struct request *req, uint32_t value, uint64_t ms, struct error *err)
+static int pend(struct request *req, uint32_t value, unsigned rounds, struct error *err)
 {
 	struct later *w = arena_alloc(req->arena, sizeof(*w));
 
@@ -70,9 +91,11 @@ static int pend(struct request *req, uint32_t value, uint64_t ms, struct error *
 		return error_set(err, ERR_FAIL, ENOMEM, "out of memory");
 	w->req = req;
 	w->value = value;
-	w->t = loop_timer_add(req->gcs->loop, ms, complete_later, w);
+	w->rounds = rounds;
+	w->t = loop_timer_add(req->gcs->loop, 0, complete_later, w);
 	if (!w->t)
 		return error_set(err, ERR_FAIL, ENOMEM, "out of memory");
+	outstanding++;
 	request_on_cancel(req, cancel_later, w);
 	return REQUEST_PENDING;
 }
@@ -220,14 +243,18 @@ static void check_message(struct ids *ids, const struct frame *f)
 	json_object_put(o);
 }
 
-/* Reads what the guest wrote and checks each message. */
-static void drain(int fd, struct frame_reader *r, struct ids *ids)
+/* Reads what the guest wrote and checks each message; true when there was
+ * something to read. */
+static bool drain(int fd, struct frame_reader *r, struct ids *ids)
 {
-	uint8_t buf[65536];
+	static uint8_t buf[65536];
+	bool any = false;
 	ssize_t n;
 
 	while ((n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0) {
 		size_t off = 0;
+
+		any = true;
 
 		while (off < (size_t)n) {
 			struct frame f;
@@ -244,6 +271,7 @@ static void drain(int fd, struct frame_reader *r, struct ids *ids)
 			}
 		}
 	}
+	return any;
 }
 
 /* Records the IDs of the whole messages the host sends (each may be
@@ -306,13 +334,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct bridge_config cfg = {.v4 = true, .port = BRIDGE_PORT};
 	struct frame_reader in, out;
 	struct gcs g = {0};
-	struct ids *ids = calloc(1, sizeof(*ids));
+	static struct ids ids_of_input;
+	struct ids *ids = &ids_of_input;
 	struct error err;
 	uint32_t rng = (uint32_t)size * 2654435761u;
 	size_t off = 0;
 	int sv[2], fds;
 
 	init_once();
+	ids->n = 0;
 	fds = open_fds();
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0 ||
 	    loop_new(&g.loop, &err) < 0)
@@ -338,19 +368,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		loop_run_once(g.loop, 0);
 		drain(sv[1], &out, ids);
 	}
-	/* Let deferred completions (0-2 ms timers) run. */
-	for (int i = 0; i < 4 && !loop_quitting(g.loop); i++) {
-		loop_run_once(g.loop, 1);
-		drain(sv[1], &out, ids);
+	/* Run the loop until it is idle: deferred completions (0-2 more
+	 * iterations), replies waiting for the socket, what they trigger.
+	 * Never with a timeout: what waits on the clock (VPCIDevice's sysfs
+	 * poll) stays pending and is cancelled by the shutdown, as it would
+	 * be when the host goes away. */
+	for (int i = 0, idle = 0; i < 256 && idle < 2 && !loop_quitting(g.loop); i++) {
+		bool busy = loop_run_once(g.loop, 0) > 0;
+
+		busy |= drain(sv[1], &out, ids);
+		idle = busy || outstanding ? 0 : idle + 1;
 	}
 	bridge_shutdown(g.bridge);
 	loop_free(g.loop);
 	bridge_free(g.bridge);
 	drain(sv[1], &out, ids);
+	if (outstanding != 0)
+		die("a pending request was neither answered nor cancelled", (const uint8_t *)"", 0);
 	frame_reader_reset(&in);
 	frame_reader_reset(&out);
 	close(sv[1]);
-	free(ids);
 	if (open_fds() != fds)
 		die("file descriptor leak", (const uint8_t *)"", 0);
 	return 0;
