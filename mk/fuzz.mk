@@ -39,7 +39,8 @@ FUZZ_BRIDGE_SRCS := $(wildcard gcs/core/*.c gcs/bridge/*.c) \
 	$(addprefix gcs/handlers/,modify.c uvm.c vpci.c pending.c props.c) gcs/storage/vpci.c \
 	lib/error.c lib/transport.c
 FUZZ_LIB_SRCS := $(sort $(FUZZ_BRIDGE_SRCS) $(wildcard gcs/storage/*.c gcs/network/*.c) \
-	gcs/handlers/storage.c gcs/containers/oci_spec.c gcs/containers/user_lookup.c)
+	gcs/handlers/storage.c gcs/containers/oci_spec.c gcs/containers/user_lookup.c \
+	gcs/containers/devices.c gcs/containers/sandbox_mounts.c gcs/containers/spec_json.c)
 fuzz_objs = $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(1))
 
 $(FUZZ_DIR)/gen/gcs.pb-c.c: proto/gcs.proto

@@ -107,7 +107,9 @@ static void check_nic(const struct net_nic *nic, const Gcs__LCOWNetworkAdapter *
 			die("route via the zero address", NULL);
 		if (r->dst_len == 0 && !r->has_gw)
 			die("default route without a gateway", NULL);
-		if (nl_build_newroute(&m, 1, 2, r) < 0)
+		/* Table 101 when the NIC is a policy-routed one, as configure does. */
+		if (nl_build_newroute(&m, 1, 2, r,
+				      net_nic_low_metric(nic) ? NET_PBR_TABLE : RT_TABLE_MAIN) < 0)
 			die("route message does not fit", NULL);
 		v = nl_attr_find(&m.hdr, sizeof(struct rtmsg), RTA_GATEWAY, &len);
 		if (m.hdr.nlmsg_len > NL_MSG_MAX || (r->has_gw != (v != NULL)) ||
@@ -198,6 +200,7 @@ static bool adapter(const char *text, size_t len, char *ns, char *id)
 	char norm[NET_ID_MAX];
 	bool added = false;
 	pid_t owner;
+	bool host_network = false;
 
 	if (codec_parse(text, len, &obj, &e) < 0)
 		return false;
@@ -212,12 +215,12 @@ static bool adapter(const char *text, size_t len, char *ns, char *id)
 	if (net_nic_parse(a, &nic, &e) < 0)
 		goto out;
 	check_nic(&nic, a);
-	if (net_ns_add_nic(&nic, &owner, &e) < 0) {
+	if (net_ns_add_nic(&nic, &owner, &host_network, &e) < 0) {
 		if (e.kind != ERR_EXISTS || !net_ns_has_nic(nic.id))
 			die("add refused", e.msg);
 		goto out;
 	}
-	if (!net_ns_has_nic(nic.id) || owner != 0)
+	if (!net_ns_has_nic(nic.id) || owner != 0 || host_network)
 		die("NIC not in the table after add", nic.id);
 	strcpy(ns, nic.ns);
 	strcpy(id, nic.id);

@@ -7,6 +7,8 @@
  * - spec: JSON text -> json_text_parse() -> oci_spec_classify() (id "c1")
  *   -> oci_spec_prepare() with the bundle, the sandbox root and the rootfs
  *   in a temporary directory made once (on /dev/shm when there is one);
+ *   what prepare mounts (binds for runc, a sandbox's rshared volumes,
+ *   hugetlbfs) is unmounted after each input, as the gcs does;
  * - process: JSON text -> oci_process_prepare() against the prepared spec
  *   (or the raw one when prepare refused it);
  * - passwd, group: written as <rootfs>/etc/passwd and etc/group before the
@@ -49,6 +51,7 @@
 #include <json-c/json.h>
 
 #include "containers/oci_spec.h"
+#include "containers/sandbox_mounts.h"
 #include "containers/user_lookup.h"
 #include "core/json_file.h"
 
@@ -408,6 +411,18 @@ static char *section(char **p, char *end)
 	return s;
 }
 
+/* What prepare mounted, as the gcs undoes it: the binds runc got (after
+ * runc create), a sandbox's shared volumes and the hugetlbfs mounts a
+ * workload made in its sandbox's (at the sandbox's Delete). */
+static void undo_mounts(struct oci_prepared *out)
+{
+	struct error e;
+
+	oci_prepared_release(out);
+	if (sandbox_mounts_teardown(bundle, &e) < 0 || sandbox_mounts_teardown(sandbox, &e) < 0)
+		die("unmount the sandbox volumes", e.msg);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const char *const search[] = {"example.com"}, *const servers[] = {"10.0.0.1"};
@@ -461,6 +476,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (user)
 		lookup(user);
+	if (prepared)
+		undo_mounts(&out);
 	json_object_put(spec);
 	free(buf);
 	check_tree();
