@@ -23,7 +23,7 @@ import lcow_ops  # noqa: E402
 from gcs_host import NULL_GUID, Msg  # noqa: E402
 from lcow_vm import KERNEL_OPTIONS, Diod, LcowVM, blank_disk, busybox_layer, cmdline  # noqa: E402
 from uvm_process import UvmHost, read_all, read_until  # noqa: E402
-from storage_host import host_verity_info, verity_format  # noqa: E402
+from storage_host import host_verity_info, pmem_image, verity_format  # noqa: E402
 
 MiB = 1 << 20
 LUN_LAYER, LUN_SCRATCH, LUN_BLANK, LUN_OOM, LUN_CRYPT, LUN_XFS = 1, 2, 3, 4, 5, 6
@@ -66,32 +66,6 @@ def ok(reply, what):
     if reply.result != 0:
         raise ProbeFailed(f"{what}: HRESULT {reply.result & 0xffffffff:#010x} {reply.error}")
     return reply
-
-
-def _ext4(path, files, size_mib):
-    src = path + ".d"
-    os.makedirs(src)
-    for name, text in files.items():
-        with open(os.path.join(src, name), "w") as f:
-            f.write(text)
-    subprocess.run(["mke2fs", "-q", "-F", "-t", "ext4", "-b", "4096", "-d", src, path,
-                    f"{size_mib}M"], check=True, capture_output=True)
-    shutil.rmtree(src)
-    return path
-
-
-def pmem_image(work):
-    pmem = os.path.join(work, "pmem.img")
-    with open(pmem, "wb") as f:
-        f.truncate(PMEM_SIZE)
-    for i, (off, size) in enumerate(PMEM_LAYERS):
-        layer = _ext4(os.path.join(work, f"pmem{i}.img"), {f"layer{i}.txt": f"layer {i}\n"},
-                      size // MiB)
-        with open(layer, "rb") as src, open(pmem, "r+b") as dst:
-            dst.seek(off)
-            dst.write(src.read())
-        os.unlink(layer)
-    return pmem
 
 
 def add_verity_layer(pmem, work):
@@ -566,7 +540,7 @@ def run_all(kernel, initrd, backend, work, say):
         images[LUN_XFS] = xfs
     disks = [(lun, path, lun == LUN_LAYER) for lun, path in images.items()]
     say("booting (cgroup v2) ...")
-    pmem = pmem_image(work)
+    pmem = pmem_image(os.path.join(work, "pmem.img"), PMEM_SIZE, PMEM_LAYERS)
     verity = add_verity_layer(pmem, work)
     g = Guest(kernel, initrd, backend, work, say, disks=disks, pmem=pmem)
     try:

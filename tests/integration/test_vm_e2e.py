@@ -31,6 +31,7 @@ sys.path.insert(0, os.path.join(TOP, "tests", "vm"))
 import lcow_ops  # noqa: E402
 from lcow_vm import (Diod, LcowVM, blank_disk, busybox_layer,  # noqa: E402
                      missing_prereqs)
+from storage_host import ext4_image, pmem_image  # noqa: E402
 from uvm_process import UvmHost, read_all  # noqa: E402
 
 IMAGE = os.environ.get("LCOW_IMAGE_OUT", os.path.join(TOP, "out"))
@@ -51,33 +52,6 @@ PMEM_SIZE = 32 * MiB
 
 
 
-def _ext4(path, files, size_mib):
-    """An ext4 image holding files {name: text} (mke2fs -d)."""
-    src = path + ".d"
-    os.makedirs(src)
-    for name, text in files.items():
-        with open(os.path.join(src, name), "w") as f:
-            f.write(text)
-    subprocess.run(["mke2fs", "-q", "-F", "-t", "ext4", "-b", "4096", "-d", src, path,
-                    f"{size_mib}M"], check=True, capture_output=True)
-    shutil.rmtree(src)
-    return path
-
-
-def _pmem(work):
-    pmem = os.path.join(work, "pmem.img")
-    with open(pmem, "wb") as f:
-        f.truncate(PMEM_SIZE)
-    for i, (off, size) in enumerate(PMEM_LAYERS):
-        layer = _ext4(os.path.join(work, f"pmem-layer{i}.img"), {f"layer{i}.txt": f"layer {i}\n"},
-                      size // MiB)
-        with open(layer, "rb") as src, open(pmem, "r+b") as dst:
-            dst.seek(off)
-            dst.write(src.read())
-        os.unlink(layer)
-    return pmem
-
-
 def debugfs_cat(image, name):
     r = subprocess.run(["debugfs", "-R", f"cat /{name}", image], capture_output=True,
                        text=True)
@@ -94,14 +68,14 @@ class Uvm:
         self.images = {
             LUN_LAYER: busybox_layer(os.path.join(work, "layer.img")),
             LUN_SCRATCH: blank_disk(os.path.join(work, "scratch.img"), 128),
-            LUN_RO: _ext4(os.path.join(work, "ro.img"), {"ro.txt": "read-only disk\n"}, 16),
-            LUN_RW: _ext4(os.path.join(work, "rw.img"), {"host.txt": "made on the host\n"},
+            LUN_RO: ext4_image(os.path.join(work, "ro.img"), {"ro.txt": "read-only disk\n"}, 16),
+            LUN_RW: ext4_image(os.path.join(work, "rw.img"), {"host.txt": "made on the host\n"},
                           16),
             LUN_BLANK: blank_disk(os.path.join(work, "blank.img"), 64),
         }
         disks = [(lun, path, lun in (LUN_LAYER, LUN_RO)) for lun, path in self.images.items()]
         self.vm = LcowVM(KERNEL, INITRD, BACKEND, disks=disks,
-                         pmem=_pmem(work))
+                         pmem=pmem_image(os.path.join(work, "pmem.img"), PMEM_SIZE, PMEM_LAYERS))
         self.diod = None
         self.host = UvmHost(self.vm)
         self.negotiated = None

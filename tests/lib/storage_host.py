@@ -195,6 +195,34 @@ class Rig:
 VERITY_SB = struct.Struct("<8sII16s32sIIQH6s256s")  # struct verity_sb, 376 of 512 bytes
 
 
+def ext4_image(path, files, size_mib):
+    """An ext4 image of size_mib MiB holding files {name: text} (mke2fs -d)."""
+    src = path + ".d"
+    os.makedirs(src)
+    for name, text in files.items():
+        with open(os.path.join(src, name), "w") as f:
+            f.write(text)
+    subprocess.run(["mke2fs", "-q", "-F", "-t", "ext4", "-b", "4096", "-d", src, path,
+                    f"{size_mib}M"], check=True, capture_output=True)
+    shutil.rmtree(src)
+    return path
+
+
+def pmem_image(path, size, layers):
+    """A virtio-pmem backing file of size bytes with, at each (offset,
+    length) of layers, an ext4 layer i holding layer<i>.txt."""
+    with open(path, "wb") as f:
+        f.truncate(size)
+    for i, (off, length) in enumerate(layers):
+        layer = ext4_image(f"{path}.layer{i}", {f"layer{i}.txt": f"layer {i}\n"},
+                           length // (1024 * 1024))
+        with open(layer, "rb") as src, open(path, "r+b") as dst:
+            dst.seek(off)
+            dst.write(src.read())
+        os.unlink(layer)
+    return path
+
+
 def verity_format(path, files, fs_size, image_size=None):
     """An ext4 layer of fs_size bytes (4 KiB blocks) holding files, followed
     by a dm-verity superblock and hash tree made by `veritysetup format`, as
