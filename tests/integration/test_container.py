@@ -730,7 +730,7 @@ def test_sandbox_volumes_are_made_and_shared_between_workloads(host):
     w1.must_create()
     # runc got binds of the checked sources (issue 18 item 2); they are gone
     # from the gcs's namespace once runc has mounted, and the volume stays.
-    with open("/proc/self/mountinfo") as f:
+    with open("/proc/self/mountinfo", errors="surrogateescape") as f:
         assert os.path.join(w1.bundle, "sources") not in f.read()
     out, _, _ = run_to_end(host, w1)
     made = os.path.join(sb.bundle, "sandboxMounts", "volumes", "shared")
@@ -745,7 +745,7 @@ def test_sandbox_volumes_are_made_and_shared_between_workloads(host):
 
 
 def mounts_below(path):
-    with open("/proc/self/mountinfo") as f:
+    with open("/proc/self/mountinfo", errors="surrogateescape") as f:
         return [line.split()[4] for line in f
                 if line.split()[4] == path or line.split()[4].startswith(path + "/")]
 

@@ -67,7 +67,7 @@ def _has_cap(cap):
 
 def _mounts_under(path):
     path = os.path.realpath(path)
-    with open("/proc/self/mountinfo") as f:
+    with open("/proc/self/mountinfo", errors="surrogateescape") as f:
         return [line for line in f if line.split()[4].startswith(path + "/")
                 or line.split()[4] == path]
 
@@ -107,7 +107,7 @@ def root():
 # --- the machine's cgroup2 root ------------------------------------------
 
 def _host_cgroup2():
-    with open("/proc/self/mountinfo") as f:
+    with open("/proc/self/mountinfo", errors="surrogateescape") as f:
         for line in f:
             pre, _, post = line.partition(" - ")
             if post.split()[0] == "cgroup2":

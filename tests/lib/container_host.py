@@ -61,7 +61,8 @@ def make_rootfs(path):
 
 def mount_points_below(path):
     """Mount points strictly below path, from /proc/self/mountinfo."""
-    with open("/proc/self/mountinfo") as f:
+    # surrogateescape: a mount point may hold any bytes (a fuzzer's, say).
+    with open("/proc/self/mountinfo", errors="surrogateescape") as f:
         points = [line.split()[4].replace("\\040", " ") for line in f]
     return [p for p in points if p.startswith(path.rstrip("/") + "/")]
 
@@ -377,7 +378,7 @@ def cgroup_procs(prefix):
 
 
 def mount_count():
-    with open("/proc/self/mountinfo") as f:
+    with open("/proc/self/mountinfo", errors="surrogateescape") as f:
         return sum(1 for _ in f)
 
 

@@ -68,7 +68,7 @@ def mountinfo(path):
     """(source, fstype, mount options, super options, propagation fields) of
     the top mount at path, or None."""
     found = None
-    with open("/proc/self/mountinfo") as f:
+    with open("/proc/self/mountinfo", errors="surrogateescape") as f:
         for line in f:
             pre, post = line.split(" - ", 1)
             fields = pre.split()
@@ -79,7 +79,7 @@ def mountinfo(path):
 
 
 def mounts_below(top):
-    with open("/proc/self/mountinfo") as f:
+    with open("/proc/self/mountinfo", errors="surrogateescape") as f:
         points = [line.split()[4] for line in f]
     return [p for p in points if p.startswith(top + "/")]
 
