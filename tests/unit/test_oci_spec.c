@@ -824,17 +824,42 @@ TEST(annotations_shm_rlimit_core_host_network)
 			     "c13", NULL, ERR_INVALID_ARG, "shm.size-kb");
 }
 
+/* A blockdev:// mount of dev (with extra mount members) becomes a mount at
+ * /dev/xvda and exactly one device rule with access. */
+static void check_blockdev_rule(const char *id, const char *dev, const char *extra,
+				const char *access)
+{
+	struct oci_prepare_opts o = opts(id, id);
+	struct oci_prepared p;
+	struct json_object *s;
+	struct error e;
+	struct stat st;
+	char text[1024], want[256];
+
+	CHECK(stat(dev, &st) == 0);
+	snprintf(text, sizeof(text),
+		 "{\"root\":{\"path\":\"%%s/rootfs\"},\"mounts\":[{\"destination\":\"blockdev:///"
+		 "dev/xvda\",\"type\":\"bind\",\"source\":\"%s\"%s}]}",
+		 dev, extra);
+	s = spec_with(text);
+	CHECK_OK(prepare(s, &o, &p, &e));
+	CHECK_STREQ(get_str(s, "/mounts/0/destination"), "/dev/xvda");
+	snprintf(want, sizeof(want),
+		 "[{\"allow\":true,\"type\":\"b\",\"major\":%u,\"minor\":%u,\"access\":\"%s\"}]",
+		 major(st.st_rdev), minor(st.st_rdev), access);
+	CHECK_STREQ(json(json_object_object_get(
+			    json_object_object_get(json_object_object_get(s, "linux"), "resources"),
+			    "devices")),
+		    want);
+	json_object_put(s);
+}
+
 TEST(blockdev_destination_gets_device_rule)
 {
 	const char *const candidates[] = {"/dev/loop0", "/dev/vda", "/dev/sda", "/dev/nvme0n1",
 					  "/dev/ram0"};
 	const char *dev = NULL;
-	struct json_object *s;
-	struct oci_prepare_opts o;
-	struct oci_prepared p;
-	struct error e;
 	struct stat st;
-	char text[1024], want[256];
 
 	for (size_t i = 0; i < ARRAY_SIZE(candidates) && !dev; i++)
 		if (stat(candidates[i], &st) == 0 && S_ISBLK(st.st_mode))
@@ -842,41 +867,12 @@ TEST(blockdev_destination_gets_device_rule)
 	if (!dev)
 		SKIP("no block device node found in /dev");
 	setup();
-	snprintf(text, sizeof(text),
-		 "{\"root\":{\"path\":\"%%s/rootfs\"},\"mounts\":[{\"destination\":\"blockdev:///"
-		 "dev/xvda\",\"type\":\"bind\",\"source\":\"%s\"}]}",
-		 dev);
-	s = spec_with(text);
-	o = opts("c14", "b14");
-	CHECK_OK(prepare(s, &o, &p, &e));
-	CHECK_STREQ(get_str(s, "/mounts/0/destination"), "/dev/xvda");
-	snprintf(want, sizeof(want),
-		 "[{\"allow\":true,\"type\":\"b\",\"major\":%u,\"minor\":%u,\"access\":\"rwm\"}]",
-		 major(st.st_rdev), minor(st.st_rdev));
-	CHECK_STREQ(json(json_object_object_get(
-			    json_object_object_get(json_object_object_get(s, "linux"), "resources"),
-			    "devices")),
-		    want);
-	json_object_put(s);
+	check_blockdev_rule("c14", dev, "", "rwm");
 	expect_prepare_error("{\"root\":{\"path\":\"%s/rootfs\"},\"mounts\":[{\"destination\":"
 			     "\"blockdev:///x\",\"source\":\"/dev/null\"}]}",
 			     "c15", NULL, ERR_INVALID_ARG, "not a block device");
 	/* Read-only: read access only. */
-	snprintf(text, sizeof(text),
-		 "{\"root\":{\"path\":\"%%s/rootfs\"},\"mounts\":[{\"destination\":\"blockdev:///"
-		 "dev/xvda\",\"type\":\"bind\",\"source\":\"%s\",\"options\":[\"bind\",\"ro\"]}]}",
-		 dev);
-	s = spec_with(text);
-	o = opts("c16", "b16");
-	CHECK_OK(prepare(s, &o, &p, &e));
-	snprintf(want, sizeof(want),
-		 "[{\"allow\":true,\"type\":\"b\",\"major\":%u,\"minor\":%u,\"access\":\"r\"}]",
-		 major(st.st_rdev), minor(st.st_rdev));
-	CHECK_STREQ(json(json_object_object_get(
-			    json_object_object_get(json_object_object_get(s, "linux"), "resources"),
-			    "devices")),
-		    want);
-	json_object_put(s);
+	check_blockdev_rule("c16", dev, ",\"options\":[\"bind\",\"ro\"]", "r");
 }
 
 /* ---- pod volumes, hugepages, devices (issue 13 items 2, 3, 5) ----------- */
