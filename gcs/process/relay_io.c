@@ -1,6 +1,7 @@
-/* Moving bytes for a relay: splice(2) when one end is a pipe, else read and
- * write through the relay's buffer. Each call makes one attempt and says
- * which side to wait for when nothing could move. */
+/* Moving bytes for a relay: splice(2) when one end is a pipe and the other
+ * is no vsock socket, else read and write through the relay's buffer. Each
+ * call makes one attempt and says which side to wait for when nothing could
+ * move. */
 #include "process/relay_internal.h"
 
 #include <errno.h>
@@ -21,6 +22,20 @@ static int fd_mode(int fd, mode_t *mode, struct error *err)
 	return 0;
 }
 
+/* AF_VSOCK has neither sendpage nor splice_read (Linux 6.1): splicing into
+ * it sends one page per packet, and out of it goes through a page-sized
+ * generic read. One 64 KiB send is one 64 KiB virtio-vsock packet, several
+ * times faster under a hypervisor, so these sockets go through the buffer. */
+static bool is_vsock(int fd, mode_t mode)
+{
+	struct sockaddr_storage sa;
+	socklen_t len = sizeof(sa);
+
+	if (mode != S_IFSOCK || getsockname(fd, (struct sockaddr *)&sa, &len) < 0)
+		return false;
+	return sa.ss_family == AF_VSOCK;
+}
+
 int relay_io_classify(struct relay *r, struct error *err)
 {
 	mode_t src_mode = 0, dst_mode = 0;
@@ -33,7 +48,8 @@ int relay_io_classify(struct relay *r, struct error *err)
 		return rc;
 	r->src_tty = src_mode == S_IFCHR && isatty(r->src);
 	r->dst_socket = dst_mode == S_IFSOCK;
-	r->splice = r->dst != RELAY_DISCARD && (src_mode == S_IFIFO || dst_mode == S_IFIFO);
+	r->splice = r->dst != RELAY_DISCARD && (src_mode == S_IFIFO || dst_mode == S_IFIFO) &&
+		    !is_vsock(r->src, src_mode) && !is_vsock(r->dst, dst_mode);
 	return 0;
 }
 
