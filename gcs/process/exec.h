@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "error.h"
 #include "gcs.pb-c.h"
@@ -40,12 +41,14 @@ void uvm_command_free(struct uvm_command *c);
 
 /* The fds of a process's stdio, -1 where unused. */
 struct uvm_stdio {
-	int conn[3];	/* host connections, dialled before the process starts */
-	int child[3];	/* what the child gets as 0, 1, 2 (-1: /dev/null) */
-	int in_dst;	/* conn[STDIO_IN] is relayed into this (pipe / pty master) */
-	int out_src[2]; /* relayed to conn[STDIO_OUT], conn[STDIO_ERR] */
-	int master;	/* console: the pty master, kept for ResizeConsole */
-	int slave;	/* console: the slave, the child's controlling tty */
+	int conn[3];	  /* host connections, dialled before the process starts */
+	int child[3];	  /* what the child gets as 0, 1, 2 (-1: /dev/null) */
+	int in_dst;	  /* conn[STDIO_IN] is relayed into this (pipe / pty master) */
+	int out_src[2];	  /* relayed to conn[STDIO_OUT], conn[STDIO_ERR] */
+	int master;	  /* console: the pty master, kept for ResizeConsole */
+	int slave;	  /* console: the slave, the child's controlling tty */
+	ino_t out_ino[2]; /* no console: the inodes of the child's stdout and
+			   * stderr sockets (0: none), to tell when it is done */
 };
 
 #define UVM_STDIO_INIT                                                                             \
@@ -55,13 +58,14 @@ struct uvm_stdio {
 	}
 
 /* Blocking (dials): worker threads only. Dials the requested ports, then
- * makes a pipe per stream, or one pty for a console (whose output goes to
- * the stdout connection, or nowhere; stderr gets no data). On failure
- * everything is closed. */
+ * gives them to the child as they are, or makes one pty for a console
+ * (whose output goes to the stdout connection, or nowhere; stderr gets no
+ * data). On failure everything is closed. */
 int uvm_stdio_open(const struct transport *t, const struct uvm_command *c, struct uvm_stdio *io,
 		   struct error *err);
 /* After the spawn: the child has its copies. Closing the gcs's is what
- * lets the output relays see end of file when the child is done. */
+ * lets the host (or the console relay) see end of file when the child is
+ * done. */
 void uvm_stdio_close_child(struct uvm_stdio *io);
 void uvm_stdio_close(struct uvm_stdio *io);
 

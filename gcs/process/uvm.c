@@ -14,6 +14,7 @@
 #include "core/log.h"
 #include "core/loop.h"
 #include "process/process.h"
+#include "process/holders.h"
 #include "process/relay.h"
 
 static struct uvm_process *table;
@@ -54,6 +55,7 @@ static void unlink_process(struct uvm_process *p)
 void uvm_process_forget(struct uvm_process *p)
 {
 	unlink_process(p);
+	loop_timer_cancel(p->holders_timer);
 	if (p->console >= 0)
 		close(p->console);
 	free(p);
@@ -135,6 +137,34 @@ int uvm_process_resize(pid_t pid, uint32_t rows, uint32_t cols, struct error *er
 	return process_console_resize(p->pid, p->had_console, p->console, rows, cols, err);
 }
 
+/* How often a group that outlives the child is looked at: soon (a shell's
+ * last background job), then less and less. */
+#define HOLDERS_FIRST_MS 10
+#define HOLDERS_MAX_MS 500
+
+static void look_at_holders(struct loop *l, void *data)
+{
+	struct uvm_process *p = data;
+	int rc = process_group_holds(p->pid, p->out_ino, 2);
+
+	p->holders_timer = NULL;
+	if (rc > 0) {
+		p->holders_delay_ms =
+			p->holders_delay_ms ? p->holders_delay_ms * 2 : HOLDERS_FIRST_MS;
+		if (p->holders_delay_ms > HOLDERS_MAX_MS)
+			p->holders_delay_ms = HOLDERS_MAX_MS;
+		p->holders_timer = loop_timer_add(l, p->holders_delay_ms, look_at_holders, p);
+		if (p->holders_timer)
+			return;
+		rc = -ENOMEM;
+	}
+	if (rc < 0)
+		log_warn("pid %d: cannot tell who holds its output (%s): taken as delivered",
+			 (int)p->pid, strerror(-rc));
+	p->outputs--;
+	check_complete(p);
+}
+
 static void on_child_exit(struct loop *l, pid_t pid, int status, void *data)
 {
 	struct uvm_process *p = data;
@@ -145,6 +175,10 @@ static void on_child_exit(struct loop *l, pid_t pid, int status, void *data)
 	 * connection's read side here too). */
 	relay_cancel(p->in);
 	p->in = NULL;
+	if (p->out_ino[0] || p->out_ino[1]) {
+		look_at_holders(l, p);
+		return;
+	}
 	check_complete(p);
 }
 
@@ -206,6 +240,10 @@ static int start_relays(struct uvm_process *p, struct uvm_stdio *io, struct erro
 			return rc;
 		p->outputs++;
 	}
+	/* The child's own sockets: delivered once nobody holds them. */
+	memcpy(p->out_ino, io->out_ino, sizeof(p->out_ino));
+	if (p->out_ino[0] || p->out_ino[1])
+		p->outputs++;
 	return 0;
 }
 
@@ -293,7 +331,7 @@ static const char *state_name(const struct uvm_process *p)
 	if (p->complete)
 		return "exited, waiting for WaitForProcess";
 	if (p->reaped)
-		return "exited, relaying output";
+		return "exited, output still held or relayed";
 	return "running";
 }
 

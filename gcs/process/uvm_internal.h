@@ -6,6 +6,7 @@
 #include "process/uvm.h"
 
 struct relay;
+struct loop_timer;
 
 struct uvm_process {
 	pid_t pid;
@@ -20,7 +21,11 @@ struct uvm_process {
 	int console; /* the pty master until complete, else -1 */
 	struct relay *in;
 	struct relay *out[2];
-	unsigned outputs; /* output relays still running */
+	unsigned outputs;		  /* output relays still running, or 1 while the
+			   * session still holds the output sockets */
+	ino_t out_ino[2];		  /* the output sockets the child was given */
+	struct loop_timer *holders_timer; /* the next look at the holders */
+	unsigned holders_delay_ms;
 	struct uvm_process *next;
 };
 

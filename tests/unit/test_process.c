@@ -21,6 +21,7 @@
 #include "core/child_exec.h"
 #include "process/process.h"
 #include "process/exec.h"
+#include "process/holders.h"
 #include "transport.h"
 
 #define BUSYBOX "/bin/busybox"
@@ -611,7 +612,7 @@ TEST(refused_dial_leaves_nothing_open)
 	rmdir(dir);
 }
 
-TEST(pipes_and_console_layouts)
+TEST(connections_and_console_layouts)
 {
 	struct uvm_command c = {.want = {true, true, true}, .port = {21, 22, 23}};
 	char dir[] = "/tmp/lcow-dial-XXXXXX", spec[128];
@@ -632,9 +633,17 @@ TEST(pipes_and_console_layouts)
 	}
 	before = count_fds();
 	CHECK_OK(uvm_stdio_open(&t, &c, &io, &err));
-	for (int i = 0; i < 3; i++)
-		CHECK(io.conn[i] >= 0 && io.child[i] >= 0);
-	CHECK(io.in_dst >= 0 && io.out_src[0] >= 0 && io.out_src[1] >= 0);
+	/* Without a console the child gets the connections themselves. */
+	for (int i = 0; i < 3; i++) {
+		struct stat st;
+
+		CHECK(io.conn[i] < 0 && io.child[i] >= 0);
+		CHECK_OK(fstat(io.child[i], &st));
+		CHECK(S_ISSOCK(st.st_mode));
+		if (i > 0)
+			CHECK_EQ(io.out_ino[i - 1], st.st_ino);
+	}
+	CHECK(io.in_dst < 0 && io.out_src[0] < 0 && io.out_src[1] < 0);
 	CHECK(io.master < 0 && io.slave < 0);
 	uvm_stdio_close(&io);
 	CHECK_EQ(count_fds(), before);
@@ -653,4 +662,49 @@ TEST(pipes_and_console_layouts)
 		unlink(sa.sun_path);
 	}
 	rmdir(dir);
+}
+
+/* A group leader that keeps one end of a socket pair: its group holds the
+ * socket until the leader lets it go. */
+TEST(group_holders_of_a_socket)
+{
+	int sv[2], go[2];
+	struct stat st;
+	pid_t pid;
+	char c = 0;
+
+	CHECK_OK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
+	CHECK_OK(pipe2(go, O_CLOEXEC));
+	CHECK_OK(fstat(sv[1], &st));
+	pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		setsid();
+		close(sv[0]);
+		close(go[1]);
+		if (read(go[0], &c, 1) < 0)
+			_exit(1);
+		close(sv[1]); /* let go, then stay in the group a while */
+		if (read(go[0], &c, 1) < 0)
+			_exit(1);
+		_exit(0);
+	}
+	close(go[0]);
+	/* setsid may not have run yet: wait until the group exists. */
+	for (int i = 0; i < 1000 && getsid(pid) != pid; i++)
+		usleep(1000);
+	CHECK_EQ(getsid(pid), pid);
+	CHECK_EQ(process_group_holds(pid, (ino_t[]){0, st.st_ino}, 2), 1);
+	/* The test's own group holds it too (this process has sv[1]). */
+	CHECK_EQ(process_group_holds(getpgid(0), (ino_t[]){st.st_ino, 0}, 2), 1);
+	CHECK_EQ(process_group_holds(pid, (ino_t[]){0, 0}, 2), 0);
+	close(sv[1]);
+	CHECK_EQ(write(go[1], &c, 1), 1);
+	for (int i = 0; i < 1000 && process_group_holds(pid, &st.st_ino, 1) == 1; i++)
+		usleep(1000);
+	CHECK_EQ(process_group_holds(pid, &st.st_ino, 1), 0);
+	close(go[1]);
+	CHECK_EQ(waitpid(pid, NULL, 0), pid);
+	CHECK_EQ(process_group_holds(pid, &st.st_ino, 1), 0);
+	close(sv[0]);
 }
