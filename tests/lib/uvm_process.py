@@ -125,9 +125,10 @@ class UvmHost:
     # -- ExecuteProcess --------------------------------------------------------
     def execute_request(self, args=None, command_line=None, stdin=False, stdout=False,
                         stderr=False, console=False, env=None, cwd=None, console_size=None,
-                        listen=True, **params):
+                        listen=True, container_id=NULL_GUID, **params):
         """Sends ExecuteProcess; returns (request id, [listener or None] * 3).
-        With listen=False nobody listens on the ports (a refused dial)."""
+        With listen=False nobody listens on the ports (a refused dial); with
+        a container_id (and OciProcess= in params) it runs in that container."""
         p = dict(params)
         if args is not None:
             p["CommandArgs"] = list(args)
@@ -156,7 +157,7 @@ class UvmHost:
         if relay:
             settings["VsockStdioRelaySettings"] = relay
         msg_id = self.bridge.send(Msg.EXECUTE_PROCESS, {
-            "ContainerId": NULL_GUID, "ActivityId": NULL_GUID, "Settings": settings})
+            "ContainerId": container_id, "ActivityId": NULL_GUID, "Settings": settings})
         return msg_id, listeners
 
     def finish_execute(self, msg_id, listeners, timeout=30):

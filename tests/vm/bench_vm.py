@@ -5,23 +5,39 @@ backend, driven as hcsshim drives it (make bench-vm). Figures, not a test.
   boot     seconds from launching QEMU to: entropy served (port 1), log
            connected (port 109), bridge dialled (0x40000000), negotiated;
            median (min-max) of --runs boots
-  stream   guest -> host throughput of a UVM process's stdout (`dd
-           bs=64k` from /dev/zero): without a console the gcs hands the
-           process the vsock connection itself as fd 1, so this is the
-           guest's virtio-vsock and the backend to the host's unix socket, as
-           a real process sees them, MB/s (bench-vsock measures the same path
-           with its own test program)
+  stdio    throughput of stdio in one VM, both directions, for 4 KiB,
+           64 KiB and 1 MiB writes (`dd bs=`; host -> guest: the host's
+           sends and dd's reads), each against the direct socket in the same
+           VM:
+             direct     the process's own fd is a vsock connection (vsockexec
+                        -o/-i dials the host port and execs dd on it): the
+                        most the guest's virtio-vsock and the backend allow
+             uvm        a UVM process with CreateStdOutPipe/CreateStdInPipe:
+                        dd <-> pipe <-> the gcs's relay <-> the vsock
+                        connection the gcs dialled (spec §6.3)
+             container  the same through a process exec'd in a busybox
+                        container (its pipes come from runc)
+           guest -> host from the host's first byte to EOF; host -> guest
+           from the host's first send to WaitForProcess's answer (dd has
+           read everything). Median of --stdio-runs, interleaved.
 """
 import argparse
 import os
+import shutil
+import socket
 import statistics
 import sys
+import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "lib"))
 
-from lcow_vm import LcowVM  # noqa: E402
+import container_host  # noqa: E402
+import lcow_ops  # noqa: E402
+from gcs_host import NULL_GUID, Msg  # noqa: E402
+from lcow_vm import LcowVM, blank_disk, busybox_layer  # noqa: E402
 from uvm_process import UvmHost  # noqa: E402
 
 EVENTS = ("entropy", "log", "bridge", "negotiated")
@@ -40,32 +56,135 @@ def boot_once(kernel, initrd, backend):
         vm.close()
 
 
-def stream(kernel, initrd, backend, mib):
-    vm = LcowVM(kernel, initrd, backend)
+MiB = 1 << 20
+SIZES = (("4 KiB", 4096), ("64 KiB", 64 << 10), ("1 MiB", MiB))
+KINDS = ("direct", "uvm", "container")
+CONTAINER_ID = "bench-stdio"
+LAYER_LUN, SCRATCH_LUN = 1, 2
+
+
+def receive_all(conn):
+    """(bytes, seconds from the first byte to EOF)."""
+    buf = bytearray(MiB)
+    n = conn.recv_into(buf)
+    t0, total = time.monotonic(), n
+    while n:
+        n = conn.recv_into(buf)
+        total += n
+    return total, time.monotonic() - t0
+
+
+def send_all(conn, total, bs):
+    data = memoryview(bytes(bs))
+    for _ in range(total // bs):
+        conn.sendall(data)
+    conn.shutdown(socket.SHUT_WR)
+
+
+class StdioBench:
+    """One booted VM with a busybox container; each method moves `total`
+    bytes once and returns MB/s."""
+
+    def __init__(self, vm, host, total):
+        self.vm, self.host, self.total = vm, host, total
+        self.container = None
+
+    def start_container(self, workdir):
+        self.container = lcow_ops.Container(self.host, CONTAINER_ID, LAYER_LUN, SCRATCH_LUN)
+        c = self.container
+        for step in (c.attach_layer, c.attach_scratch, c.combine_layers,
+                     lambda: c.create(["/bin/sleep", "1000000"]), c.start):
+            reply = step()
+            if reply.result != 0:
+                raise SystemExit(f"bench-vm: container setup failed: {reply.json}")
+        reply, _ = c.execute_init(stdout=False, stderr=False)
+        if reply.result != 0:
+            raise SystemExit(f"bench-vm: container init failed: {reply.json}")
+
+    def _run(self, kind, args, **stdio):
+        """Starts args as `kind`; returns (process, host connection, wait target)."""
+        if kind == "direct":
+            port = self.host.ports(1)[0]
+            lst = self.vm.listen(port)
+            flag = "-o" if stdio.get("stdout") else "-i"
+            proc = self.host.execute(["vsockexec", flag, str(port)] + args)
+            conn = lst.accept(60)
+            self.vm.drop(lst)
+            return proc, conn, (NULL_GUID, proc.pid)
+        if kind == "uvm":
+            proc = self.host.execute(args, **stdio)
+            return proc, proc.stdout or proc.stdin, (NULL_GUID, proc.pid)
+        proc = self.host.execute(container_id=CONTAINER_ID,
+                                 OciProcess=container_host.exec_process(args), **stdio)
+        return proc, proc.stdout or proc.stdin, (CONTAINER_ID, proc.pid)
+
+    def _wait(self, target):
+        cid, pid = target
+        reply = self.host.bridge.request(Msg.WAIT_FOR_PROCESS, {
+            "ContainerId": cid, "ActivityId": NULL_GUID, "ProcessId": pid,
+            "TimeoutInMs": 0xFFFFFFFF}, timeout=300)
+        return reply.json.get("ExitCode")
+
+    def guest_to_host(self, kind, bs):
+        args = ["dd", "if=/dev/zero", f"bs={bs}", f"count={self.total // bs}"]
+        proc, conn, target = self._run(kind, args, stdout=True)
+        n, seconds = receive_all(conn)
+        conn.close()
+        proc.close()
+        code = self._wait(target)
+        if code != 0 or n != self.total:
+            raise SystemExit(f"bench-vm: {kind} stdout got {n} bytes, exit code {code}")
+        return n / seconds / 1e6
+
+    def host_to_guest(self, kind, bs):
+        args = ["dd", "of=/dev/null", f"bs={bs}"]
+        proc, conn, target = self._run(kind, args, stdin=True)
+        t0 = time.monotonic()
+        send_all(conn, self.total, bs)
+        code = self._wait(target)
+        seconds = time.monotonic() - t0
+        conn.close()
+        proc.close()
+        if code != 0:
+            raise SystemExit(f"bench-vm: {kind} stdin: dd exited with {code}")
+        return self.total / seconds / 1e6
+
+
+def stdio(kernel, initrd, backend, mib, runs):
+    """{(direction, size label, kind): [MB/s per run]} from one VM."""
+    work = tempfile.mkdtemp(prefix="bench-vm-")
+    disks = [(LAYER_LUN, busybox_layer(os.path.join(work, "layer.img")), True),
+             (SCRATCH_LUN, blank_disk(os.path.join(work, "scratch.img"), 256), False)]
+    vm = LcowVM(kernel, initrd, backend, disks=disks)
+    rates = {}
     try:
         vm.start()
         host = UvmHost(vm)
         host.bridge = vm.accept_bridge(120)
         host.bridge.negotiate()
-        proc = host.execute(["dd", "if=/dev/zero", "bs=64k", f"count={mib * 16}"],
-                            stdout=True)
-        total = 0
-        first = proc.stdout.recv(1 << 20)
-        t0 = time.monotonic()
-        total = len(first)
-        while True:
-            chunk = proc.stdout.recv(1 << 20)
-            if not chunk:
-                break
-            total += len(chunk)
-        seconds = time.monotonic() - t0
-        proc.close()
-        code = proc.wait().json["ExitCode"]
-        if code != 0 or total != mib << 20:
-            raise SystemExit(f"bench-vm: stream got {total} bytes, exit code {code}")
-        return total / seconds / 1e6
+        bench = StdioBench(vm, host, mib * MiB)
+        bench.start_container(work)
+        for _ in range(runs):
+            for label, bs in SIZES:
+                for kind in KINDS:
+                    for direction, fn in (("guest -> host", bench.guest_to_host),
+                                          ("host -> guest", bench.host_to_guest)):
+                        rates.setdefault((direction, label, kind), []).append(fn(kind, bs))
+        return rates
     finally:
         vm.close()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def print_stdio(rates, mib, runs):
+    print(f"bench-vm: stdio throughput, MB/s (median of {runs} x {mib} MiB; % of direct):")
+    print(f"  {'direction':14s} {'writes':7s} {'direct':>8s} {'uvm':>14s} {'container':>14s}")
+    for direction in ("guest -> host", "host -> guest"):
+        for label, _ in SIZES:
+            med = {k: statistics.median(rates[(direction, label, k)]) for k in KINDS}
+            cells = [f"{med['direct']:8.0f}"] + [
+                f"{med[k]:6.0f} ({100 * med[k] / med['direct']:3.0f} %)" for k in KINDS[1:]]
+            print(f"  {direction:14s} {label:7s} " + " ".join(cells))
 
 
 def main():
@@ -74,20 +193,23 @@ def main():
     ap.add_argument("--backend", required=True)
     ap.add_argument("--kernel")
     ap.add_argument("--runs", type=int, default=5)
-    ap.add_argument("--mib", type=int, default=256)
+    ap.add_argument("--mib", type=int, default=64)
+    ap.add_argument("--stdio-runs", type=int, default=3)
     a = ap.parse_args()
     kernel = a.kernel or os.path.join(a.out, "vmlinux")
     initrd = os.path.join(a.out, "initrd.img")
-    runs = [boot_once(kernel, initrd, a.backend) for _ in range(a.runs)]
+    if a.runs:
+        print_boots([boot_once(kernel, initrd, a.backend) for _ in range(a.runs)], kernel)
+    print_stdio(stdio(kernel, initrd, a.backend, a.mib, a.stdio_runs), a.mib, a.stdio_runs)
+
+
+def print_boots(runs, kernel):
     print(f"bench-vm: QEMU launch (-accel tcg, {os.path.basename(kernel)}) -> "
-          f"median (min-max) of {a.runs} boots:")
+          f"median (min-max) of {len(runs)} boots:")
     for ev in EVENTS:
         vals = [r[ev] for r in runs]
         print(f"  {ev:11s} {statistics.median(vals):6.2f} s  "
               f"({min(vals):.2f}-{max(vals):.2f})")
-    rates = [stream(kernel, initrd, a.backend, a.mib) for _ in range(2)]
-    print(f"bench-vm: UVM process stdout (dd bs=64k), guest -> host through vsock + backend: "
-          f"{max(rates):.0f} MB/s (best of 2, {a.mib} MiB)")
 
 
 if __name__ == "__main__":
