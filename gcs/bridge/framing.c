@@ -45,6 +45,10 @@ void frame_reader_reset(struct frame_reader *r)
 	frame_reader_init(r, r->max_size);
 }
 
+/* The body buffer starts at this and doubles as bytes arrive: a header
+ * that declares 8 MiB costs what was actually sent, not 8 MiB at once. */
+#define BODY_FIRST_CAP (64u * 1024)
+
 static int take_header(struct frame_reader *r, struct error *err)
 {
 	size_t body;
@@ -56,10 +60,31 @@ static int take_header(struct frame_reader *r, struct error *err)
 				 r->cur.type, (unsigned long long)r->cur.id, r->cur.size,
 				 WIRE_HEADER_SIZE, r->max_size);
 	body = r->cur.size - WIRE_HEADER_SIZE;
-	r->body = malloc(body + 1);
+	r->body_cap = body < BODY_FIRST_CAP ? body : BODY_FIRST_CAP;
+	r->body = malloc(r->body_cap + 1);
 	if (!r->body)
 		return error_set(err, ERR_FAIL, ENOMEM, "no memory for a %zu-byte message", body);
 	r->body_len = 0;
+	return 0;
+}
+
+/* Room for n more body bytes (never past the declared Size). */
+static int reserve(struct frame_reader *r, size_t n, struct error *err)
+{
+	size_t body = r->cur.size - WIRE_HEADER_SIZE, cap = r->body_cap;
+	char *p;
+
+	if (r->body_len + n <= cap)
+		return 0;
+	while (cap < r->body_len + n)
+		cap *= 2;
+	if (cap > body)
+		cap = body;
+	p = realloc(r->body, cap + 1);
+	if (!p)
+		return error_set(err, ERR_FAIL, ENOMEM, "no memory for a %zu-byte message", body);
+	r->body = p;
+	r->body_cap = cap;
 	return 0;
 }
 
@@ -87,6 +112,9 @@ int frame_reader_feed(struct frame_reader *r, const uint8_t *data, size_t len, s
 	}
 	want = r->cur.size - WIRE_HEADER_SIZE - r->body_len;
 	n = len - used < want ? len - used : want;
+	rc = reserve(r, n, err);
+	if (rc < 0)
+		return rc;
 	if (n)
 		memcpy(r->body + r->body_len, data + used, n);
 	r->body_len += n;
@@ -101,6 +129,7 @@ int frame_reader_feed(struct frame_reader *r, const uint8_t *data, size_t len, s
 	r->body = NULL;
 	r->hdr_len = 0;
 	r->body_len = 0;
+	r->body_cap = 0;
 	return 1;
 }
 

@@ -37,6 +37,7 @@ struct frame_reader {
 	struct frame_header cur;
 	char *body;
 	size_t body_len;
+	size_t body_cap; /* grows with what arrives, up to the declared Size */
 };
 
 void frame_reader_init(struct frame_reader *r, uint32_t max_size);

@@ -170,3 +170,44 @@ TEST(reader_reset_drops_a_partial_message)
 	CHECK_EQ(f.hdr.id, 6);
 	free(f.body);
 }
+
+/* A header that declares 8 MiB holds memory for what has arrived, not for
+ * the declared size; the whole body still arrives intact. */
+TEST(reader_grows_the_body_with_what_arrives)
+{
+	const size_t size = 8u << 20;
+	struct frame_header h = {.type = 0x10100101, .size = (uint32_t)size, .id = 7};
+	uint8_t hdr[WIRE_HEADER_SIZE], *chunk = malloc(1 << 20);
+	struct frame_reader r;
+	struct frame f = {0};
+	struct error err;
+	size_t used, sent = 0;
+	int rc = 0;
+
+	CHECK(chunk != NULL);
+	frame_reader_init(&r, size);
+	frame_header_encode(&h, hdr);
+	CHECK_EQ(frame_reader_feed(&r, hdr, sizeof(hdr), &used, &f, &err), 0);
+	CHECK(r.body_cap <= 64 * 1024);
+	CHECK_EQ(frame_reader_feed(&r, (const uint8_t *)"{}", 2, &used, &f, &err), 0);
+	CHECK(r.body_cap <= 64 * 1024);
+	sent = 2;
+	for (size_t i = 0; sent < size - WIRE_HEADER_SIZE; i++) {
+		size_t n = size - WIRE_HEADER_SIZE - sent < (1 << 20)
+				   ? size - WIRE_HEADER_SIZE - sent
+				   : (1 << 20);
+
+		memset(chunk, 'a' + (int)(i % 26), n);
+		rc = frame_reader_feed(&r, chunk, n, &used, &f, &err);
+		CHECK(rc >= 0 && used == n);
+		CHECK(r.body_cap <= size);
+		sent += n;
+	}
+	CHECK_EQ(rc, 1);
+	CHECK_EQ(f.len, size - WIRE_HEADER_SIZE);
+	CHECK(memcmp(f.body, "{}aaaa", 6) == 0 && f.body[f.len - 1] != '\0' &&
+	      f.body[f.len] == '\0');
+	free(f.body);
+	free(chunk);
+	frame_reader_reset(&r);
+}
