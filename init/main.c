@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "boot.h"
+#include "boottime.h"
 #include "cgroups.h"
 #include "child.h"
 #include "cleanup.h"
@@ -136,14 +137,24 @@ static void log_command(char *const argv[])
 	klog(KLOG_INFO, "starting %s", line);
 }
 
+/* When init began, for the child's log (boottime.h). */
+static char started_env[64];
+
 /* Starts the command line and the debug shell; returns the primary pid. */
 static pid_t start_children(const struct init_options *o, pid_t *other)
 {
-	char *envp[4];
+	char *envp[5];
 	char *shell[2] = {(char *)o->debug_shell, NULL};
 	pid_t pid = 0;
 
-	init_child_env(envp, ARRAY_SIZE(envp));
+	init_child_env(envp, ARRAY_SIZE(envp) - 1);
+	for (size_t i = 0; i + 1 < ARRAY_SIZE(envp); i++) {
+		if (!envp[i]) {
+			envp[i] = started_env;
+			envp[i + 1] = NULL;
+			break;
+		}
+	}
 	*other = 0;
 	if (o->child_argv) {
 		log_command(o->child_argv);
@@ -166,6 +177,8 @@ int main(int argc, char **argv)
 	pid_t primary, other;
 	int status;
 
+	snprintf(started_env, sizeof(started_env), BOOTTIME_INIT_ENV "=%llu",
+		 (unsigned long long)boottime_ns());
 	klog_set_ident("init");
 	if (init_options_parse(argc, argv, &o, err, sizeof(err)) < 0) {
 		klog(KLOG_ERR, "%s", err);

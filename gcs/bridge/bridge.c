@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "boottime.h"
 #include "bridge/internal.h"
 #include "core/dial.h"
 #include "core/log.h"
@@ -355,7 +356,9 @@ static int connection_up(struct bridge *b, int in_fd, int out_fd, struct error *
 	b->negotiated = false;
 	b->connections++;
 	b->dial_failures = 0;
-	log_fields(LOG_INFO, LOG_FIELDS(LOG_UINT("connection", b->connections)),
+	log_fields(LOG_INFO,
+		   LOG_FIELDS(LOG_UINT("connection", b->connections),
+			      LOG_UINT("boottimeUs", boottime_ns() / 1000)),
 		   "bridge connected, serving");
 	return 0;
 }

@@ -491,6 +491,22 @@ def test_logfile_receives_the_log(gcs, tmp_path):
 
 # -- logs ---------------------------------------------------------------------------------
 
+def test_boot_stamps_in_the_log():
+    # init passes the moment it started; the gcs logs it with its own
+    # start and the bridge's connection, in CLOCK_BOOTTIME (bench-vm's
+    # guest-clock split of the boot).
+    g = GcsProcess(GCS, env={"LCOW_INIT_STARTED_NS": "123456789"})
+    try:
+        g.accept_bridge().negotiate()
+        started = g.log.wait_for(lambda e: e["msg"] == "GCS started")
+        connected = g.log.wait_for(lambda e: e["msg"] == "bridge connected, serving")
+        assert started["initStartedUs"] == 123456
+        assert 0 < started["boottimeUs"] <= connected["boottimeUs"]
+        assert connected["boottimeUs"] <= time.clock_gettime_ns(time.CLOCK_BOOTTIME) // 1000
+    finally:
+        g.stop()
+
+
 def test_log_stream_is_json_lines_hcsshim_can_parse(bridge):
     g = bridge.gcs
     bridge.request(Msg.DUMP_STACKS, uvm())

@@ -343,17 +343,27 @@ def test_loopback_up_for_ipv4_and_ipv6(root):
         assert b.one("lo6") == "ok"
 
 
-def test_environment_is_path_only(root):
+def without_boot_stamp(env):
+    """The child's environment minus init's start stamp (lib/boottime.h),
+    which must be there: nanoseconds of CLOCK_BOOTTIME, not after now."""
+    stamps = [e for e in env if e.startswith("LCOW_INIT_STARTED_NS=")]
+    assert len(stamps) == 1, env
+    ns = int(stamps[0].split("=", 1)[1])
+    assert 0 < ns <= time.clock_gettime_ns(time.CLOCK_BOOTTIME)
+    return [e for e in env if e not in stamps]
+
+
+def test_environment_is_path_and_the_boot_stamp_only(root):
     env = {"HOME": "/", "TERM": "linux", "FOO": "bar"}
     b = boot(root, ["/probe", "report", "exit", "0"], env=env)
     assert b.status == POWER_OFF, b
-    assert b.probe["env"] == [CHILD_PATH]
+    assert without_boot_stamp(b.probe["env"]) == [CHILD_PATH]
 
 
 def test_environment_passes_the_test_transport_variables(root):
     env = {"HOME": "/", "LCOW_FORBID_VSOCK": "1", "LCOW_TRANSPORT": "unix:/hv"}
     b = boot(root, ["/probe", "report", "exit", "0"], env=env)
-    assert sorted(b.probe["env"]) == sorted(
+    assert sorted(without_boot_stamp(b.probe["env"])) == sorted(
         [CHILD_PATH, "LCOW_FORBID_VSOCK=1", "LCOW_TRANSPORT=unix:/hv"])
 
 
