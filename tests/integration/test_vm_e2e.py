@@ -191,6 +191,15 @@ def test_init_loaded_the_virtio_vsock_module(uvm):
     assert "init: modules: 2 loaded, 0 failed in 1 pass(es)" in uvm.vm.console_text()
 
 
+def test_cgroup2_is_mounted_favoring_dynamic_modifications(uvm):
+    """init mounts cgroup2 with favordynmods (Linux 6.0+): moving a task
+    between cgroups (the gcs at start-up, each container) then waits for no
+    RCU grace period."""
+    fields = uvm.mounts()["/sys/fs/cgroup"]
+    assert fields[2] == "cgroup2", fields
+    assert "favordynmods" in fields[3].split(","), fields
+
+
 def test_uvm_process_stdin_stdout(uvm):
     data = os.urandom(256 * 1024)
     proc = uvm.host.execute(["cat"], stdin=True, stdout=True)
