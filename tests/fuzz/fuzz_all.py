@@ -42,7 +42,10 @@ def run(target, args):
            f"-max_len={MAX_LEN.get(target, DEFAULT_MAX_LEN)}",
            "-timeout=10", "-rss_limit_mb=2048", "-print_final_stats=1",
            f"-artifact_prefix={artifacts}/"]
-    cmd.append(f"-runs={args.runs}" if args.runs else f"-max_total_time={args.seconds}")
+    # With -jobs each job is a whole session with its own -runs: split
+    # the total between them.
+    per_job = -(-args.runs // args.jobs)
+    cmd.append(f"-runs={per_job}" if args.runs else f"-max_total_time={args.seconds}")
     d = os.path.join(HERE, target + ".dict")
     if os.path.exists(d):
         cmd.append(f"-dict={d}")
