@@ -21,24 +21,21 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/small_file.h"
+
 /* The process group of pid, from /proc/<pid>/stat (after the last ')':
  * the name may hold anything). */
 static int group_of(int proc, const char *pid, pid_t *pgid)
 {
 	char path[300], buf[512], *p;
-	int fd, sess, pgrp, ppid;
+	int sess, pgrp, ppid;
 	char state;
 	ssize_t n;
 
 	snprintf(path, sizeof(path), "%s/stat", pid);
-	fd = openat(proc, path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return n < 0 ? -errno : -EIO;
-	buf[n] = '\0';
+	n = small_file_read_at(proc, path, buf, sizeof(buf));
+	if (n < 0)
+		return (int)n;
 	p = strrchr(buf, ')');
 	if (!p || sscanf(p + 1, " %c %d %d %d", &state, &ppid, &pgrp, &sess) != 4)
 		return -EIO;

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "core/small_file.h"
 #include "storage/wait.h"
 
 /* UUIDv5 of "0".."3" in namespace d422512d-2bf2-4752-809d-7b82b5fcb1b4. */
@@ -57,17 +58,10 @@ static int parse_host(const char *name, unsigned *host)
 static bool is_virtio_scsi_host(const char *sysfs_root, const char *name)
 {
 	char path[PATH_MAX], buf[32];
-	_cleanup_close_ int fd = -1;
-	ssize_t n;
 
 	snprintf(path, sizeof(path), "%s/class/scsi_host/%s/proc_name", sysfs_root, name);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (small_file_read_at(AT_FDCWD, path, buf, sizeof(buf)) < 0)
 		return false;
-	n = read(fd, buf, sizeof(buf) - 1);
-	if (n <= 0)
-		return false;
-	buf[n] = '\0';
 	return strcmp(buf, "virtio_scsi\n") == 0 || strcmp(buf, "virtio_scsi") == 0;
 }
 
@@ -176,17 +170,12 @@ static int single_entry(const char *dir, char *name, size_t size, struct error *
 static int read_partition_number(int dirfd, const char *entry, uint64_t *num)
 {
 	char file[NAME_MAX + 16], buf[32];
-	_cleanup_close_ int fd = -1;
 	ssize_t n;
 
 	snprintf(file, sizeof(file), "%s/partition", entry);
-	fd = openat(dirfd, file, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, sizeof(buf) - 1);
-	if (n <= 0)
-		return -EIO;
-	buf[n] = '\0';
+	n = small_file_read_at(dirfd, file, buf, sizeof(buf));
+	if (n < 0)
+		return (int)n;
 	*num = strtoull(buf, NULL, 10);
 	return 0;
 }
