@@ -4,8 +4,11 @@ Every test reaches build products through LCOW_OUT (set by `make check`), and
 no test may ever touch the build machine's own vsock: LCOW_FORBID_VSOCK makes
 our binaries refuse AF_VSOCK outright.
 """
+import contextlib
 import os
+import shutil
 import sys
+import tempfile
 
 import pytest
 
@@ -13,6 +16,12 @@ TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.environ.get("LCOW_OUT", os.path.join(TOP, "build", "musl"))
 sys.path.insert(0, os.path.join(TOP, "tests", "lib"))
 os.environ["LCOW_FORBID_VSOCK"] = "1"
+
+# What the VM tests boot: the image `make image` wrote, and the backend.
+IMAGE = os.environ.get("LCOW_IMAGE_OUT", os.path.join(TOP, "out"))
+KERNEL = os.environ.get("LCOW_KERNEL_VM", os.path.join(IMAGE, "vmlinux"))
+INITRD = os.path.join(IMAGE, "initrd.img")
+BACKEND = os.path.join(OUT, "vsock-backend")
 
 
 def out_path(*parts):
@@ -22,6 +31,25 @@ def out_path(*parts):
 @pytest.fixture
 def out():
     return OUT
+
+
+@contextlib.contextmanager
+def module_vm(make, prefix, missing=()):
+    """The VM of a test module: skipped when something it needs is missing
+    (lcow_vm.missing_prereqs), else make(workdir) in a fresh directory,
+    started; its VM is closed and the directory removed afterwards."""
+    if missing:
+        pytest.skip("no " + ", ".join(missing))
+    work = tempfile.mkdtemp(prefix=prefix)
+    u = None
+    try:
+        u = make(work)
+        u.start()
+        yield u
+    finally:
+        if u is not None:
+            u.vm.close()
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def require_root():

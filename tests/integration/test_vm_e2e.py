@@ -19,12 +19,11 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 
 import pytest
 
-from conftest import OUT, TOP
+from conftest import BACKEND, INITRD, KERNEL, TOP, module_vm
 
 sys.path.insert(0, os.path.join(TOP, "tests", "vm"))
 
@@ -34,10 +33,6 @@ from lcow_vm import (Diod, LcowVM, blank_disk, busybox_layer,  # noqa: E402
 from storage_host import ext4_image, pmem_image  # noqa: E402
 from uvm_process import UvmHost, read_all  # noqa: E402
 
-IMAGE = os.environ.get("LCOW_IMAGE_OUT", os.path.join(TOP, "out"))
-KERNEL = os.environ.get("LCOW_KERNEL_VM", os.path.join(IMAGE, "vmlinux"))
-INITRD = os.path.join(IMAGE, "initrd.img")
-BACKEND = os.path.join(OUT, "vsock-backend")
 BOOT_BOUND = 60  # seconds from QEMU's launch to a negotiated bridge (TCG; ~3 s seen)
 MiB = 1 << 20
 # busybox for the container layer; mke2fs and debugfs for disk images.
@@ -119,19 +114,9 @@ class Uvm:
 
 @pytest.fixture(scope="module")
 def uvm():
-    missing = missing_prereqs(KERNEL, INITRD, BACKEND, HOST_TOOLS)
-    if missing:
-        pytest.skip("no " + ", ".join(missing))
-    work = tempfile.mkdtemp(prefix="lcow-e2e-")
-    u = None
-    try:
-        u = Uvm(work)
-        u.start()
+    with module_vm(Uvm, "lcow-e2e-",
+                   missing_prereqs(KERNEL, INITRD, BACKEND, HOST_TOOLS)) as u:
         yield u
-    finally:
-        if u is not None:
-            u.vm.close()
-        shutil.rmtree(work, ignore_errors=True)
 
 
 def test_boot_entropy_log_negotiate_within_bound(uvm):

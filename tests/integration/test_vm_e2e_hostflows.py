@@ -20,17 +20,13 @@ import tempfile
 
 import pytest
 
-from conftest import OUT, TOP
+from conftest import BACKEND, INITRD, KERNEL, TOP
 
 sys.path.insert(0, os.path.join(TOP, "tests", "hostflows"))
 
 import runner  # noqa: E402
 from lcow_vm import missing_prereqs  # noqa: E402  (runner put tests/vm on the path)
 
-IMAGE = os.environ.get("LCOW_IMAGE_OUT", os.path.join(TOP, "out"))
-KERNEL = os.environ.get("LCOW_KERNEL_VM", os.path.join(IMAGE, "vmlinux"))
-INITRD = os.path.join(IMAGE, "initrd.img")
-BACKEND = os.path.join(OUT, "vsock-backend")
 FLOWS = runner.load_flows()
 # The PATH hcsshim's internal/cmd gives a UVM process.
 UVM_PATH = ["usr/local/sbin", "usr/local/bin", "usr/sbin", "usr/bin", "sbin", "bin"]

@@ -10,10 +10,8 @@ import subprocess
 
 import pytest
 
-from conftest import OUT, TOP
+from conftest import BACKEND, IMAGE, TOP
 
-IMAGE = os.environ.get("LCOW_IMAGE_OUT", os.path.join(TOP, "out"))
-BACKEND = os.path.join(OUT, "vsock-backend")
 RUN = os.path.join(TOP, "host", "run", "run.py")
 
 

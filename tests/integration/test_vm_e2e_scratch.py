@@ -29,16 +29,14 @@ Under QEMU the disk stays plugged between create-scratch and the mount (no
 hot-unplug here); the guest sees the same requests otherwise.
 """
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
 import pytest
 
-from conftest import OUT, TOP
+from conftest import BACKEND, INITRD, KERNEL, TOP, module_vm
 
 sys.path.insert(0, os.path.join(TOP, "tests", "vm"))
 
@@ -47,10 +45,6 @@ from lcow_vm import (GCS_COMMAND, KERNEL_OPTIONS, LcowVM, blank_disk,  # noqa: E
                      cmdline, missing_prereqs)
 from uvm_process import UvmHost, read_all  # noqa: E402
 
-IMAGE = os.environ.get("LCOW_IMAGE_OUT", os.path.join(TOP, "out"))
-KERNEL = os.environ.get("LCOW_KERNEL_VM", os.path.join(IMAGE, "vmlinux"))
-INITRD = os.path.join(IMAGE, "initrd.img")
-BACKEND = os.path.join(OUT, "vsock-backend")
 BOOT_BOUND = 60
 # hcsshim's console form (guest-image.md §3): the gcs in the background of
 # a shell that then becomes the console shell.
@@ -114,19 +108,9 @@ class Uvm:
 
 @pytest.fixture(scope="module")
 def uvm():
-    missing = missing_prereqs(KERNEL, INITRD, BACKEND, ("e2fsck", "dumpe2fs", "debugfs"))
-    if missing:
-        pytest.skip("no " + ", ".join(missing))
-    work = tempfile.mkdtemp(prefix="lcow-scratch-")
-    u = None
-    try:
-        u = Uvm(work)
-        u.start()
+    with module_vm(Uvm, "lcow-scratch-",
+                   missing_prereqs(KERNEL, INITRD, BACKEND, ("e2fsck", "dumpe2fs", "debugfs"))) as u:
         yield u
-    finally:
-        if u is not None:
-            u.vm.close()
-        shutil.rmtree(work, ignore_errors=True)
 
 
 def host_checks(image):

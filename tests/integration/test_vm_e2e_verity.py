@@ -11,14 +11,12 @@ VHD (tests/lib/storage_host.py host_verity_info). SCSI LUN 1 is a blank disk
 for encrypted scratch, which the host then reads raw.
 """
 import os
-import shutil
 import sys
-import tempfile
 import threading
 
 import pytest
 
-from conftest import OUT, TOP
+from conftest import BACKEND, INITRD, KERNEL, TOP, module_vm
 from storage_host import MiB, host_verity_info, verity_format
 
 sys.path.insert(0, os.path.join(TOP, "tests", "vm"))
@@ -28,10 +26,6 @@ from gcs_host import HR  # noqa: E402
 from lcow_vm import LcowVM, blank_disk, missing_prereqs  # noqa: E402
 from uvm_process import UvmHost, read_all  # noqa: E402
 
-IMAGE = os.environ.get("LCOW_IMAGE_OUT", os.path.join(TOP, "out"))
-KERNEL = os.environ.get("LCOW_KERNEL_VM", os.path.join(IMAGE, "vmlinux"))
-INITRD = os.path.join(IMAGE, "initrd.img")
-BACKEND = os.path.join(OUT, "vsock-backend")
 BOOT_BOUND = 60
 HOST_ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
 
@@ -106,19 +100,9 @@ class Uvm:
 
 @pytest.fixture(scope="module")
 def uvm():
-    missing = missing_prereqs(KERNEL, INITRD, BACKEND, ("veritysetup", "mkfs.ext4"))
-    if missing:
-        pytest.skip("no " + ", ".join(missing))
-    work = tempfile.mkdtemp(prefix="lcow-verity-")
-    u = None
-    try:
-        u = Uvm(work)
-        u.start()
+    with module_vm(Uvm, "lcow-verity-",
+                   missing_prereqs(KERNEL, INITRD, BACKEND, ("veritysetup", "mkfs.ext4"))) as u:
         yield u
-    finally:
-        if u is not None:
-            u.vm.close()
-        shutil.rmtree(work, ignore_errors=True)
 
 
 def test_a_corrupt_block_reads_as_eio_and_the_gcs_goes_on(uvm):
