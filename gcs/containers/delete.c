@@ -35,6 +35,7 @@ struct kill_job {
 	struct op_done done;
 	char id[OCI_ID_MAX];
 	int sig;
+	uint64_t runc_ns; /* runc_thread_ns() in the job */
 };
 
 /* ---- Shutdown --------------------------------------------------------------- */
@@ -42,8 +43,11 @@ struct kill_job {
 static int kill_run(void *data, struct error *err)
 {
 	struct kill_job *j = data;
+	uint64_t t0 = runc_thread_ns();
+	int rc = runc_kill(container_runc(), j->id, j->sig, false, err);
 
-	return runc_kill(container_runc(), j->id, j->sig, false, err);
+	j->runc_ns = runc_thread_ns() - t0;
+	return rc;
 }
 
 static void kill_done(struct loop *l, int rc, const struct error *jerr, void *data)
@@ -59,6 +63,7 @@ static void kill_done(struct loop *l, int rc, const struct error *jerr, void *da
 	if (rc < 0)
 		error_prefix(&err, "%s %s",
 			     j->sig == SIGTERM ? "ShutdownGraceful" : "ShutdownForced", c->id);
+	op_add_runc_ns(&j->done, j->runc_ns);
 	op_finish(&j->done, rc, &err, NULL);
 	container_maybe_notify(c);
 	container_put(c);
@@ -105,6 +110,7 @@ struct delete_job {
 	bool pod;     /* a sandbox with a pod cgroup */
 	bool sandbox; /* its pod volumes are mounted in the bundle */
 	const struct cgroup_config *cg;
+	uint64_t runc_ns; /* runc_thread_ns() in the job */
 };
 
 static void keep_first(int *rc, struct error *err, int r, const struct error *e)
@@ -136,10 +142,12 @@ static void remove_empty_pod_dir(const char *bundle)
 static int delete_run(void *data, struct error *err)
 {
 	struct delete_job *j = data;
+	uint64_t t0 = runc_thread_ns();
 	struct error e;
 	int rc = 0, r;
 
 	r = runc_delete(container_runc(), j->id, false, &e);
+	j->runc_ns = runc_thread_ns() - t0;
 	if (r < 0 && e.kind == ERR_NO_CONTAINER)
 		r = 0; /* runc has no state of it: nothing to delete there */
 	keep_first(&rc, err, r, &e);
@@ -175,6 +183,7 @@ static void delete_done(struct loop *l, int rc, const struct error *jerr, void *
 	net_ns_release(c->id); /* its network namespace has no owner any more */
 	if (rc < 0)
 		error_prefix(&err, "DeleteContainerState %s", c->id);
+	op_add_runc_ns(&j->done, j->runc_ns);
 	op_finish(&j->done, rc, &err, NULL);
 	container_put(c);
 	free(j);

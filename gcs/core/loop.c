@@ -13,12 +13,17 @@
 
 #define LOOP_MAX_EVENTS 32
 
-uint64_t loop_now_ms(void)
+uint64_t loop_now_ns(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t loop_now_ms(void)
+{
+	return loop_now_ns() / 1000000;
 }
 
 static void on_signal(struct loop *l, int fd, uint32_t events, void *data)

@@ -16,6 +16,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -24,6 +25,23 @@
 #define RUNC_LOG_TAIL (64u << 10)
 
 extern char **environ;
+
+/* runc_thread_ns(): per thread, so that no lock is needed and a job's
+ * reading is its own calls only. */
+static _Thread_local uint64_t thread_runc_ns;
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t runc_thread_ns(void)
+{
+	return thread_runc_ns;
+}
 
 int runc_find(char *buf, size_t size, struct error *e)
 {
@@ -196,6 +214,7 @@ int runc_run(const struct runc_config *rc, const struct runc_argv *a, struct run
 	_cleanup_close_ int err_rd = -1, err_wr = -1;
 	int fds[3], errpipe[2], status, rc_wait, child_err = 0, maxfd, fork_err;
 	off_t log_from = 0;
+	uint64_t spawned;
 	ssize_t n;
 	pid_t pid;
 
@@ -241,6 +260,7 @@ int runc_run(const struct runc_config *rc, const struct runc_argv *a, struct run
 	if (maxfd <= 0 || maxfd > 65536)
 		maxfd = 65536;
 
+	spawned = now_ns();
 	if (rc->child_begin)
 		rc->child_begin(rc->wait_ctx);
 	pid = fork();
@@ -249,14 +269,17 @@ int runc_run(const struct runc_config *rc, const struct runc_argv *a, struct run
 	fork_err = errno;
 	if (rc->child_end)
 		rc->child_end(rc->wait_ctx, pid);
-	if (pid < 0)
+	if (pid < 0) {
+		thread_runc_ns += now_ns() - spawned;
 		return error_errno(e, fork_err, "fork runc");
+	}
 	close(TAKE_FD(err_wr));
 	do
 		n = read(err_rd, &child_err, sizeof(child_err));
 	while (n < 0 && errno == EINTR);
 
 	rc_wait = wait_for(rc, pid, &status);
+	thread_runc_ns += now_ns() - spawned;
 	if (rc_wait < 0)
 		return error_errno(e, -rc_wait, "wait for runc %s", op_name(a));
 	if (n == sizeof(child_err))

@@ -15,6 +15,15 @@ same commands directly (`runc create`, `runc start`, waitpid of the init;
 `runc delete` for the second figure): the difference to it is what the gcs
 itself adds. Runs alternate so that drift hits all alike.
 
+The split: the gcs logs each request's end ("request done", with its total
+"us" and, for a request that ran runc, "runc_us": the wall time from
+spawning each runc command to reaping it, timed inside the gcs). Per
+request of the lifecycle (Create, ExecuteProcess of the init,
+WaitForProcess, DeleteContainerState) the bench prints the host-side round
+trip, runc's time and the gcs's share (round trip - runc), as medians over
+the runs, and the same for the four together. The gcs runs at -loglevel
+debug for those lines (one line per request, written after the reply).
+
     bench_container.py <gcs> [iterations]
 """
 import ctypes
@@ -41,31 +50,79 @@ def fresh_bundle(env, name):
     return bundle
 
 
-def gcs_run(host, env, i):
-    """Returns (create+start+wait, with delete) in seconds."""
+STEPS = ("Create", "ExecuteProcess", "WaitForProcess", "DeleteContainerState")
+
+
+def gcs_run(host, env, i, split=None):
+    """Returns (create+start+wait, with delete) in seconds; appends
+    {step: (request id, host round trip in s)} to split."""
     cid = f"g{i}"
     bundle = fresh_bundle(env, cid)
     spec = oci_spec(os.path.join(bundle, "rootfs"), ["/bin/true"])
     cfg = {"SchemaVersion": {"Major": 2, "Minor": 1}, "OciBundlePath": bundle,
            "OciSpecification": spec}
     b = host.bridge
+    steps = {}
+
+    def timed(step, msg_type, body):
+        t = time.perf_counter()
+        r = b.request(msg_type, body)
+        steps[step] = (r.id, time.perf_counter() - t)
+        return r
+
     t0 = time.perf_counter()
-    r = b.request(Msg.CREATE, {"ContainerId": cid, "ContainerConfig": json.dumps(cfg)})
+    r = timed("Create", Msg.CREATE, {"ContainerId": cid, "ContainerConfig": json.dumps(cfg)})
     assert r.result == 0, r.json
-    r = b.request(Msg.EXECUTE_PROCESS, {"ContainerId": cid, "Settings": {
+    r = timed("ExecuteProcess", Msg.EXECUTE_PROCESS, {"ContainerId": cid, "Settings": {
         "ProcessParameters": "{}"}})
     assert r.result == 0, r.json
     pid = r.json["ProcessId"]
-    r = b.request(Msg.WAIT_FOR_PROCESS, {"ContainerId": cid, "ProcessId": pid,
-                                         "TimeoutInMs": INFINITE})
+    r = timed("WaitForProcess", Msg.WAIT_FOR_PROCESS, {"ContainerId": cid, "ProcessId": pid,
+                                                      "TimeoutInMs": INFINITE})
     assert r.result == 0 and r.json["ExitCode"] == 0, r.json
     t1 = time.perf_counter()
     b.wait_notification()
     t2 = time.perf_counter()
-    r = b.request(Msg.DELETE_CONTAINER_STATE, {"ContainerId": cid})
+    r = timed("DeleteContainerState", Msg.DELETE_CONTAINER_STATE, {"ContainerId": cid})
     assert r.result == 0, r.json
     t3 = time.perf_counter()
+    if split is not None:
+        split.append(steps)
     return t1 - t0, (t1 - t0) + (t3 - t2)
+
+
+def request_lines(gcs, ids):
+    """The gcs's "request done" log entries of these request ids."""
+    want = set(ids)
+    gcs.log.wait_for(lambda e: e.get("msg") == "request done" and e.get("id") == max(want))
+    with gcs.log.cond:
+        return {e["id"]: e for e in gcs.log.entries
+                if e.get("msg") == "request done" and e.get("id") in want}
+
+
+def print_split(gcs, split):
+    """Per step and for the four together: round trip, runc, gcs = the
+    difference (medians over the runs, in ms)."""
+    lines = request_lines(gcs, [rid for steps in split for rid, _ in steps.values()])
+    cols = {s: ([], [], []) for s in STEPS + ("all four",)}
+    for steps in split:
+        sums = [0.0, 0.0]
+        for step in STEPS:
+            rid, rtt = steps[step]
+            runc = lines[rid].get("runc_us", 0) / 1e6
+            for k, v in enumerate((rtt, runc, rtt - runc)):
+                cols[step][k].append(v)
+            sums[0] += rtt
+            sums[1] += runc
+        for k, v in enumerate((sums[0], sums[1], sums[0] - sums[1])):
+            cols["all four"][k].append(v)
+    print(f"  split (medians over {len(split)} runs; runc = runc's wall time timed by the gcs, "
+          "gcs = round trip - runc):")
+    print(f"    {'request':22s} {'round trip':>11s} {'runc':>9s} {'gcs':>9s}")
+    for step, (rtt, runc, own) in cols.items():
+        print(f"    {step:22s} {statistics.median(rtt) * 1e3:8.2f} ms "
+              f"{statistics.median(runc) * 1e3:6.2f} ms {statistics.median(own) * 1e3:6.2f} ms")
+    return statistics.median(cols["all four"][2])
 
 
 def template_bundle(host, env):
@@ -151,15 +208,15 @@ def main():
     ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
     env = ContainerEnv(gcs)
     try:
-        host = env.start(args=["-loglevel", "info"])
+        host = env.start(args=["-loglevel", "debug"])
         template, config = template_bundle(host, env)
         for i in range(3):  # warm up both paths
             gcs_run(host, env, f"w{i}")
             raw_run(env, template, config, f"w{i}")
             direct_run(env, template, config, f"w{i}")
-        g, gd, r, d, dd = [], [], [], [], []
+        g, gd, r, d, dd, split = [], [], [], [], [], []
         for i in range(n):
-            a, b = gcs_run(host, env, i)
+            a, b = gcs_run(host, env, i, split)
             g.append(a)
             gd.append(b)
             r.append(raw_run(env, template, config, i))
@@ -178,6 +235,9 @@ def main():
         print(f"  gcs vs the same runc commands run directly: {100 * (mg / md - 1):+.1f} % "
               f"({(mg - md) * 1e3:+.2f} ms), with delete {100 * (mgd / mdd - 1):+.1f} % "
               f"({(mgd - mdd) * 1e3:+.2f} ms)")
+        own = print_split(env.gcs, split)
+        print(f"  gcs's own share of Create+Execute+Wait+Delete: {own * 1e3:.2f} ms "
+              "(median); target <= 1 ms")
     finally:
         left = env.close()
         if left:
