@@ -64,7 +64,7 @@ int loop_new(struct loop **out, struct error *err)
 	if (!l)
 		return error_set(err, ERR_FAIL, ENOMEM, "out of memory");
 	l->owner = pthread_self();
-	l->sigfd = l->job_efd = -1;
+	l->sigfd = l->job_efd = l->cancel_efd = -1;
 	l->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (l->epfd < 0) {
 		rc = error_errno(err, errno, "epoll_create1");
