@@ -311,14 +311,15 @@ static void create_done(struct loop *l, int rc, const struct error *jerr, void *
 			finish(j);
 		return;
 	}
+	/* The reply first: the host waits for it, not for the log line. */
+	op_add_runc_ns(&j->done, j->runc_ns);
+	op_finish(&j->done, 0, NULL, NULL);
 	log_fields(LOG_INFO,
 		   LOG_FIELDS(LOG_STR("cid", c->id), LOG_INT("pid", c->init->pid),
 			      LOG_STR("cgroup", c->prep.cgroups_path),
 			      LOG_BOOL("terminal", c->prep.terminal),
 			      LOG_UINT("ms", loop_now_ms() - c->created_ms)),
 		   "container created");
-	op_add_runc_ns(&j->done, j->runc_ns);
-	op_finish(&j->done, 0, NULL, NULL);
 	container_put(c);
 	create_job_free(j);
 }

@@ -173,18 +173,20 @@ static void delete_done(struct loop *l, int rc, const struct error *jerr, void *
 {
 	struct delete_job *j = data;
 	struct container *c = j->c;
-	struct error err;
+	struct error err, reply;
 
 	error_copy(&err, jerr);
+	container_forget(c);
+	net_ns_release(c->id); /* its network namespace has no owner any more */
+	reply = err;
+	if (rc < 0)
+		error_prefix(&reply, "DeleteContainerState %s", c->id);
+	op_add_runc_ns(&j->done, j->runc_ns);
+	op_finish(&j->done, rc, &reply, NULL);
+	/* After the reply: the host waits for it, not for the log line. */
 	log_fields(rc < 0 ? LOG_WARN : LOG_INFO, LOG_FIELDS(LOG_STR("cid", c->id)),
 		   "container deleted%s%s", rc < 0 ? ", with an error: " : "",
 		   rc < 0 ? err.msg : "");
-	container_forget(c);
-	net_ns_release(c->id); /* its network namespace has no owner any more */
-	if (rc < 0)
-		error_prefix(&err, "DeleteContainerState %s", c->id);
-	op_add_runc_ns(&j->done, j->runc_ns);
-	op_finish(&j->done, rc, &err, NULL);
 	container_put(c);
 	free(j);
 }

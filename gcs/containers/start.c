@@ -149,13 +149,16 @@ static void start_done(struct loop *l, int rc, const struct error *jerr, void *d
 		error_prefix(&err, "start %s", c->id);
 		op_finish(&j->done, rc, &err, NULL);
 	} else {
+		pid_t pid = c->init->pid;
+
+		/* The reply first: the host waits for it, not for the log. */
+		op_finish(&j->done, 0, NULL, &pid);
 		log_fields(LOG_INFO,
-			   LOG_FIELDS(LOG_STR("cid", c->id), LOG_INT("pid", c->init->pid),
+			   LOG_FIELDS(LOG_STR("cid", c->id), LOG_INT("pid", pid),
 				      LOG_BOOL("stdin", j->want.want[0]),
 				      LOG_BOOL("stdout", j->want.want[1]),
 				      LOG_BOOL("stderr", j->want.want[2])),
 			   "container started");
-		op_finish(&j->done, 0, NULL, &c->init->pid);
 	}
 	/* The init may have exited while runc start ran. */
 	if (c->in_table && c->init)
@@ -255,12 +258,12 @@ static void exec_done(struct loop *l, int rc, const struct error *jerr, void *da
 		op_add_runc_ns(&j->done, j->runc_ns);
 		op_finish(&j->done, rc, &err, NULL);
 	} else {
+		op_add_runc_ns(&j->done, j->runc_ns);
+		op_finish(&j->done, 0, NULL, &j->pid);
 		log_fields(LOG_INFO,
 			   LOG_FIELDS(LOG_STR("cid", c->id), LOG_INT("pid", j->pid),
 				      LOG_BOOL("terminal", j->terminal)),
 			   "container process started");
-		op_add_runc_ns(&j->done, j->runc_ns);
-		op_finish(&j->done, 0, NULL, &j->pid);
 	}
 	container_put(c);
 	exec_job_free(j);
