@@ -388,6 +388,23 @@ def test_delete_removes_the_scratch_and_never_crosses_a_mount(host):
     assert c.id not in host.env.runc_containers()
 
 
+def test_poststop_hook_still_finds_the_bundle(host):
+    """runc delete runs poststop hooks, which may read the bundle: with
+    hooks, the bundle is removed only after runc delete (without, both run
+    at once)."""
+    out = os.path.join(host.env.dir, "hook.out")
+    c = host.container("hook1", ["/bin/true"])
+    c.spec["hooks"] = {"poststop": [{
+        "path": "/bin/sh",
+        "args": ["sh", "-c", f"cat {c.bundle}/hostname > {out}"]}]}
+    c.must_create()
+    run_to_end(host, c)
+    assert c.delete().result == 0
+    with open(out) as f:
+        assert f.read().strip() == "lcowctr"
+    assert_gone(c)
+
+
 def test_created_container_killed_before_start_notifies_once(host):
     c = host.container("never1", ["/bin/true"])
     c.must_create()
