@@ -337,10 +337,12 @@ TEST(worker_blocks_on_a_child_while_the_loop_reaps)
 	loop_free(l);
 }
 
+static int thread_done; /* atomic: set by another thread */
+
 static void *wait_thread(void *data)
 {
 	fork_and_wait(data, NULL);
-	job_done = 1;
+	__atomic_store_n(&thread_done, 1, __ATOMIC_RELEASE);
 	return NULL;
 }
 
@@ -364,31 +366,33 @@ TEST(a_waiting_thread_reaps_its_child_without_the_loop)
 
 	if (!have_pidfd())
 		SKIP("no pidfd_open (Linux < 5.3): waits go through the reaper");
-	job_done = 0;
+	thread_done = 0;
 	CHECK_EQ(pthread_create(&t, NULL, wait_thread, &j), 0);
-	for (int i = 0; i < 5000 && !job_done; i++)
+	for (int i = 0; i < 5000 && !__atomic_load_n(&thread_done, __ATOMIC_ACQUIRE); i++)
 		usleep(1000); /* the loop does not run meanwhile */
-	CHECK(job_done);
+	CHECK(__atomic_load_n(&thread_done, __ATOMIC_ACQUIRE));
 	pthread_join(t, NULL);
 	CHECK_EQ(j.rc, 0);
 	CHECK(WIFEXITED(j.status) && WEXITSTATUS(j.status) == 42);
 	loop_free(l);
 }
 
-static pid_t pausing_child;
+static pid_t pausing_child; /* atomic: set by the worker */
 
 static int fork_pausing_and_wait(void *data, struct error *err)
 {
 	struct wait_job *j = data;
+	pid_t pid;
 
 	loop_child_begin(j->loop);
-	pausing_child = fork();
-	if (pausing_child == 0) {
+	pid = fork();
+	if (pid == 0) {
 		pause();
 		_exit(0);
 	}
-	loop_child_end(j->loop, pausing_child);
-	j->rc = loop_child_wait(pausing_child, &j->status, j->loop);
+	loop_child_end(j->loop, pid);
+	__atomic_store_n(&pausing_child, pid, __ATOMIC_RELEASE);
+	j->rc = loop_child_wait(pid, &j->status, j->loop);
 	return j->rc;
 }
 
@@ -408,7 +412,7 @@ TEST(freeing_the_loop_releases_a_thread_waiting_for_a_child)
 	done_rc = 1;
 	pausing_child = 0;
 	CHECK_OK(loop_job(l, fork_pausing_and_wait, keep_rc, &j, &err));
-	for (int i = 0; i < 5000 && !pausing_child; i++)
+	for (int i = 0; i < 5000 && !__atomic_load_n(&pausing_child, __ATOMIC_ACQUIRE); i++)
 		usleep(1000);
 	usleep(20000); /* the worker is now blocked in loop_child_wait */
 	loop_free(l);
