@@ -5,7 +5,9 @@
  * no page tables are copied (fork() of the gcs cost 0.1-0.2 ms per runc
  * call on a busy 2-CPU machine, and its copy-on-write faults after); the
  * child runs on a small stack in our memory until it execs, while this
- * thread waits.
+ * thread waits. Sanitizer builds fork instead: their runtimes keep per-
+ * thread state in our memory, which a child running our instrumented code
+ * in it would corrupt (ThreadSanitizer then reports races that are none).
  *
  * runc's stdin/stdout/stderr are memfds, not pipes: a container process can
  * inherit runc's stdio and keep it open for its whole life, so waiting for
@@ -32,6 +34,14 @@
 #define RUNC_LOG_TAIL (64u << 10)
 /* The child's stack until it execs: a few calls deep, no buffers. */
 #define CHILD_STACK (16u << 10)
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define SPAWN_FORKS 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define SPAWN_FORKS 1
+#endif
+#endif
 
 extern char **environ;
 
@@ -130,49 +140,60 @@ static int read_from(int fd, off_t from, size_t max, char **out, size_t *len)
 	return 0;
 }
 
-/* What the child needs. It shares our memory until it execs (CLONE_VM),
- * and we wait meanwhile (CLONE_VFORK), so it reports a failed exec in err. */
+/* What the child needs; errfd (CLOEXEC) gets its errno if exec fails. */
 struct spawn {
 	const int *fds;
 	const char *path;
 	char *const *argv;
 	int maxfd;
-	int err;
+	int errfd;
 };
 
 /* In the child, until exec: async-signal-safe calls only, and nothing that
- * writes our memory but s->err (and errno, which is ours too: the parent
- * reads it only when clone itself failed). */
+ * writes our memory (it may be ours: CLONE_VM) but errno, which the parent
+ * reads only when the spawn itself failed. */
 static int child(void *data)
 {
-	struct spawn *s = data;
+	const struct spawn *s = data;
+	int err;
 
 	/* The GCS blocks and handles signals its own way and raised its fd
 	 * limit; runc and the container must start with the defaults. */
 	child_reset_signals();
 	child_restore_fd_limit();
 	if (child_setup_stdio(s->fds) == 0) {
-		/* Only 0-2 may reach runc: a stray pipe end of another
-		 * container would keep its relay from ever seeing EOF. */
-		child_close_range(3, ~0U, s->maxfd);
+		/* Only 0-2 may reach runc (errfd is CLOEXEC): a stray pipe
+		 * end of another container would keep its relay from ever
+		 * seeing EOF. */
+		if (s->errfd > 3)
+			child_close_range(3, (unsigned)s->errfd - 1, s->maxfd);
+		child_close_range(s->errfd >= 3 ? (unsigned)s->errfd + 1 : 3, ~0U, s->maxfd);
 		execve(s->path, s->argv, environ);
 	}
-	s->err = errno ? errno : EIO;
+	err = errno;
+	(void)!write(s->errfd, &err, sizeof(err));
 	_exit(127);
 }
 
-/* Returns the pid (also when exec failed: s->err says so, and the child
- * has exited), or a negative errno. */
+/* Returns the pid, or a negative errno. */
 static pid_t spawn(const struct runc_config *rc, struct spawn *s)
 {
-	char stack[CHILD_STACK] __attribute__((aligned(16)));
 	pid_t pid;
 	int err;
 
-	s->err = 0;
 	if (rc->child_begin)
 		rc->child_begin(rc->wait_ctx);
-	pid = clone(child, stack + sizeof(stack), CLONE_VM | CLONE_VFORK | SIGCHLD, s);
+#ifdef SPAWN_FORKS
+	pid = fork();
+	if (pid == 0)
+		child(s);
+#else
+	{
+		char stack[CHILD_STACK] __attribute__((aligned(16)));
+
+		pid = clone(child, stack + sizeof(stack), CLONE_VM | CLONE_VFORK | SIGCHLD, s);
+	}
+#endif
 	err = errno;
 	if (rc->child_end)
 		rc->child_end(rc->wait_ctx, pid);
@@ -245,10 +266,12 @@ int runc_run(const struct runc_config *rc, const struct runc_argv *a, struct run
 	     struct error *e)
 {
 	_cleanup_close_ int null_fd = -1, in_fd = -1, out_fd = -1, err_fd = -1, log_fd = -1;
+	_cleanup_close_ int err_rd = -1, err_wr = -1;
 	struct spawn s = {.fds = NULL};
-	int fds[3], status, rc_wait, maxfd;
+	int fds[3], errpipe[2], status, rc_wait, child_err = 0, maxfd;
 	off_t log_from = 0;
 	uint64_t spawned;
+	ssize_t n;
 	pid_t pid;
 
 	r->out = NULL;
@@ -285,6 +308,10 @@ int runc_run(const struct runc_config *rc, const struct runc_argv *a, struct run
 				log_from = st.st_size;
 		}
 	}
+	if (pipe2(errpipe, O_CLOEXEC) < 0)
+		return error_errno(e, errno, "pipe");
+	err_rd = errpipe[0];
+	err_wr = errpipe[1];
 	maxfd = (int)sysconf(_SC_OPEN_MAX);
 	if (maxfd <= 0 || maxfd > 65536)
 		maxfd = 65536;
@@ -292,6 +319,7 @@ int runc_run(const struct runc_config *rc, const struct runc_argv *a, struct run
 	s.path = a->argv[0];
 	s.argv = (char *const *)a->argv;
 	s.maxfd = maxfd;
+	s.errfd = err_wr;
 
 	spawned = now_ns();
 	pid = spawn(rc, &s);
@@ -299,12 +327,18 @@ int runc_run(const struct runc_config *rc, const struct runc_argv *a, struct run
 		thread_runc_ns += now_ns() - spawned;
 		return error_errno(e, -pid, "spawn runc");
 	}
+	/* EOF once runc runs (at once after a CLONE_VFORK spawn). */
+	close(TAKE_FD(err_wr));
+	do
+		n = read(err_rd, &child_err, sizeof(child_err));
+	while (n < 0 && errno == EINTR);
+
 	rc_wait = wait_for(rc, pid, &status);
 	thread_runc_ns += now_ns() - spawned;
 	if (rc_wait < 0)
 		return error_errno(e, -rc_wait, "wait for runc %s", op_name(a));
-	if (s.err)
-		return error_errno(e, s.err, "exec %s", a->argv[0]);
+	if (n == sizeof(child_err))
+		return error_errno(e, child_err, "exec %s", a->argv[0]);
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 		return runc_failure(a, status, log_fd, log_from, err_fd, e);
 	if (out_fd >= 0 && read_from(out_fd, 0, RUNC_OUT_MAX, &r->out, &r->out_len) < 0)
