@@ -48,18 +48,17 @@ static void unlink_request(struct request_priv *rp)
 	rp->bridge->n_inflight--;
 }
 
-/* The request's one line: its total time, and runc's part of it when it
- * ran runc (the rest is the gcs's own). */
-static void log_done(struct request_priv *rp, uint32_t hresult, const char *errmsg)
+/* The request's one line: its total time (until its reply went to the
+ * kernel, `ns`), and runc's part of it when it ran runc (the rest is the
+ * gcs's own). */
+static void log_done(struct request_priv *rp, uint64_t ns, uint32_t hresult, const char *errmsg)
 {
 	enum log_level level = hresult ? LOG_INFO : LOG_DEBUG;
-	uint64_t ns;
 	struct log_field f[8];
 	size_t n = 0;
 
 	if (!log_enabled(level))
 		return;
-	ns = loop_now_ns() - rp->started_ns;
 	f[n++] = LOG_STR("type", msg_name(rp->pub.type));
 	f[n++] = LOG_UINT("id", rp->pub.id);
 	f[n++] = LOG_STR("cid", rp->pub.container_id);
@@ -81,6 +80,7 @@ static int complete(struct request_priv *rp, uint32_t hresult, const char *errms
 	struct bridge *b = rp->bridge;
 	struct request *req = &rp->pub;
 	struct error err;
+	uint64_t ns;
 	uint8_t *buf;
 	size_t len;
 
@@ -91,6 +91,9 @@ static int complete(struct request_priv *rp, uint32_t hresult, const char *errms
 	}
 	rp->done = true;
 	unlink_request(rp);
+	/* Timed before the send (the woken host may run first), and only
+	 * when the line is written. */
+	ns = log_enabled(hresult ? LOG_INFO : LOG_DEBUG) ? loop_now_ns() - rp->started_ns : 0;
 	/* The reply goes out before its log line: the host waits for the one,
 	 * not for the other. */
 	if (!request_is_live(req)) {
@@ -104,7 +107,7 @@ static int complete(struct request_priv *rp, uint32_t hresult, const char *errms
 	} else {
 		bridge_send(b, buf, len, false);
 	}
-	log_done(rp, hresult, errmsg);
+	log_done(rp, ns, hresult, errmsg);
 	if (!rp->in_handler)
 		request_free(rp);
 	return 0;
