@@ -48,6 +48,30 @@ static void unlink_request(struct request_priv *rp)
 	rp->bridge->n_inflight--;
 }
 
+/* The request's one line: its total time (until its reply went to the
+ * kernel, `ns`), and runc's part of it when it ran runc (the rest is the
+ * gcs's own). */
+static void log_done(struct request_priv *rp, uint64_t ns, uint32_t hresult, const char *errmsg)
+{
+	enum log_level level = hresult ? LOG_INFO : LOG_DEBUG;
+	struct log_field f[8];
+	size_t n = 0;
+
+	if (!log_enabled(level))
+		return;
+	f[n++] = LOG_STR("type", msg_name(rp->pub.type));
+	f[n++] = LOG_UINT("id", rp->pub.id);
+	f[n++] = LOG_STR("cid", rp->pub.container_id);
+	f[n++] = LOG_STR("result", hresult ? "error" : "ok");
+	f[n++] = LOG_UINT("hresult", hresult);
+	f[n++] = LOG_UINT("ms", ns / 1000000);
+	f[n++] = LOG_UINT("us", ns / 1000);
+	if (rp->ran_runc)
+		f[n++] = LOG_UINT("runc_us", rp->runc_ns / 1000);
+	log_fields(level, f, n, "%s%s", hresult ? "request failed: " : "request done",
+		   hresult ? errmsg : "");
+}
+
 /* Sends the reply (if its connection is still there) and frees the request,
  * unless the handler is still running: then dispatch_frame frees it. */
 static int complete(struct request_priv *rp, uint32_t hresult, const char *errmsg,
@@ -56,6 +80,7 @@ static int complete(struct request_priv *rp, uint32_t hresult, const char *errms
 	struct bridge *b = rp->bridge;
 	struct request *req = &rp->pub;
 	struct error err;
+	uint64_t ns;
 	uint8_t *buf;
 	size_t len;
 
@@ -66,6 +91,9 @@ static int complete(struct request_priv *rp, uint32_t hresult, const char *errms
 	}
 	rp->done = true;
 	unlink_request(rp);
+	/* Timed before the send (the woken host may run first), and only
+	 * when the line is written. */
+	ns = log_enabled(hresult ? LOG_INFO : LOG_DEBUG) ? loop_now_ns() - rp->started_ns : 0;
 	/* The reply goes out before its log line: the host waits for the one,
 	 * not for the other. */
 	if (!request_is_live(req)) {
@@ -79,13 +107,7 @@ static int complete(struct request_priv *rp, uint32_t hresult, const char *errms
 	} else {
 		bridge_send(b, buf, len, false);
 	}
-	log_fields(hresult ? LOG_INFO : LOG_DEBUG,
-		   LOG_FIELDS(LOG_STR("type", msg_name(req->type)), LOG_UINT("id", req->id),
-			      LOG_STR("cid", req->container_id),
-			      LOG_STR("result", hresult ? "error" : "ok"),
-			      LOG_UINT("hresult", hresult),
-			      LOG_UINT("ms", loop_now_ms() - rp->started)),
-		   "%s%s", hresult ? "request failed: " : "request done", hresult ? errmsg : "");
+	log_done(rp, ns, hresult, errmsg);
 	if (!rp->in_handler)
 		request_free(rp);
 	return 0;
@@ -121,6 +143,12 @@ void request_on_cancel(struct request *req, void (*fn)(struct request *req, void
 {
 	priv(req)->cancel = fn;
 	priv(req)->cancel_data = data;
+}
+
+void request_add_runc_ns(struct request *req, uint64_t ns)
+{
+	priv(req)->runc_ns += ns;
+	priv(req)->ran_runc = true;
 }
 
 bool request_is_live(const struct request *req)
@@ -294,7 +322,8 @@ void dispatch_frame(struct bridge *b, struct frame *f)
 	rp->pub.gcs = b->gcs;
 	rp->bridge = b;
 	rp->gen = b->gen;
-	rp->started = loop_now_ms();
+	rp->started_ns = loop_now_ns();
+	rp->started = rp->started_ns / 1000000;
 	rp->next = &b->inflight;
 	rp->prev = b->inflight.prev;
 	b->inflight.prev->next = rp;

@@ -22,8 +22,11 @@ struct out_queue {
 struct request_priv {
 	struct request pub;
 	struct bridge *bridge;
-	uint64_t gen;	  /* connection it arrived on */
-	uint64_t started; /* loop_now_ms() */
+	uint64_t gen;	     /* connection it arrived on */
+	uint64_t started;    /* loop_now_ms() */
+	uint64_t started_ns; /* loop_now_ns() */
+	uint64_t runc_ns;    /* request_add_runc_ns() */
+	bool ran_runc;
 	const char *handler;
 	struct json_object *body;
 	bool in_handler; /* the handler is running: free after it returns */

@@ -54,6 +54,11 @@ int request_fail(struct request *req, const struct error *err);
 void request_on_cancel(struct request *req, void (*fn)(struct request *req, void *data),
 		       void *data);
 
+/* Adds to the time the request waited for runc commands (ns), which its
+ * log line ("request done"/"request failed") reports as runc_us beside its
+ * total (us): the difference is the gcs's own share. */
+void request_add_runc_ns(struct request *req, uint64_t ns);
+
 /* False once the connection the request came from has dropped: its reply
  * will be discarded. */
 bool request_is_live(const struct request *req);

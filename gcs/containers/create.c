@@ -57,6 +57,7 @@ struct create_job {
 	 * namespace instead of being moved. */
 	bool host_network;
 	struct error failure; /* why it failed, replied once undone */
+	uint64_t runc_ns;     /* runc_thread_ns() in its jobs */
 };
 
 static void create_job_free(struct create_job *j)
@@ -141,9 +142,8 @@ static void undo(struct create_job *j)
 }
 
 /* Worker thread. */
-static int create_run(void *data, struct error *err)
+static int create_steps(struct create_job *j, struct error *err)
 {
-	struct create_job *j = data;
 	int child[3] = {-1, -1, -1}, rc;
 	struct error e;
 
@@ -177,6 +177,16 @@ static int create_run(void *data, struct error *err)
 		log_fields(LOG_WARN, LOG_FIELDS(LOG_STR("cid", j->id)),
 			   "OOM events will not be logged: %s", e.msg);
 	return 0;
+}
+
+static int create_run(void *data, struct error *err)
+{
+	struct create_job *j = data;
+	uint64_t t0 = runc_thread_ns();
+	int rc = create_steps(j, err);
+
+	j->runc_ns += runc_thread_ns() - t0;
+	return rc;
 }
 
 /* The job's results become the container's. */
@@ -213,13 +223,18 @@ static int adopt(struct create_job *j, struct error *err)
 
 static void finish(struct create_job *j)
 {
+	op_add_runc_ns(&j->done, j->runc_ns);
 	op_finish(&j->done, j->failure.errnum ? -j->failure.errnum : -EIO, &j->failure, NULL);
 	create_job_free(j);
 }
 
 static int undo_run(void *data, struct error *err)
 {
-	undo(data);
+	struct create_job *j = data;
+	uint64_t t0 = runc_thread_ns();
+
+	undo(j);
+	j->runc_ns += runc_thread_ns() - t0;
 	return 0;
 }
 
@@ -296,13 +311,15 @@ static void create_done(struct loop *l, int rc, const struct error *jerr, void *
 			finish(j);
 		return;
 	}
+	/* The reply first: the host waits for it, not for the log line. */
+	op_add_runc_ns(&j->done, j->runc_ns);
+	op_finish(&j->done, 0, NULL, NULL);
 	log_fields(LOG_INFO,
 		   LOG_FIELDS(LOG_STR("cid", c->id), LOG_INT("pid", c->init->pid),
 			      LOG_STR("cgroup", c->prep.cgroups_path),
 			      LOG_BOOL("terminal", c->prep.terminal),
 			      LOG_UINT("ms", loop_now_ms() - c->created_ms)),
 		   "container created");
-	op_finish(&j->done, 0, NULL, NULL);
 	container_put(c);
 	create_job_free(j);
 }

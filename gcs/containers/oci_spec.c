@@ -36,6 +36,12 @@ static int mkdir_p(const char *path, mode_t mode)
 
 	if (len == 0 || len >= sizeof(buf))
 		return -ENAMETOOLONG;
+	/* The usual case first, one call: the path or only its last part is
+	 * missing, or it exists (the host made the bundle). */
+	if (mkdir(path, mode) == 0)
+		return chmod(path, mode) < 0 ? -errno : 0;
+	if (errno == EEXIST)
+		return 0;
 	memcpy(buf, path, len + 1);
 	for (char *p = buf + 1;; p++) {
 		if (*p != '/' && *p != '\0')

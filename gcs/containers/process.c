@@ -79,13 +79,21 @@ uint32_t cproc_exit_code(const struct cproc *p)
 
 /* ---- completion ----------------------------------------------------------------- */
 
-static void log_complete(const struct cproc *p)
+/* What the log line says of a complete process, taken before the exit
+ * code is reported (which may free an exec'd process). */
+struct complete_note {
+	pid_t pid;
+	bool is_init;
+	uint32_t exitcode;
+	uint64_t ms;
+};
+
+static void log_complete(const struct container *c, const struct complete_note *n)
 {
 	log_fields(LOG_INFO,
-		   LOG_FIELDS(LOG_STR("cid", p->c->id), LOG_INT("pid", p->pid),
-			      LOG_BOOL("init", p->is_init),
-			      LOG_UINT("exitCode", cproc_exit_code(p)),
-			      LOG_UINT("ms", loop_now_ms() - p->started_ms)),
+		   LOG_FIELDS(LOG_STR("cid", c->id), LOG_INT("pid", n->pid),
+			      LOG_BOOL("init", n->is_init), LOG_UINT("exitCode", n->exitcode),
+			      LOG_UINT("ms", n->ms)),
 		   "container process complete");
 }
 
@@ -93,6 +101,7 @@ void cproc_check_complete(struct cproc *p)
 {
 	struct container *c = p->c;
 	bool is_init = p->is_init;
+	struct complete_note note;
 
 	if (p->complete || !p->reaped || p->outputs > 0)
 		return;
@@ -101,7 +110,10 @@ void cproc_check_complete(struct cproc *p)
 		return;
 	p->complete = true;
 	close_fd(&p->console);
-	log_complete(p);
+	note = (struct complete_note){.pid = p->pid,
+				      .is_init = p->is_init,
+				      .exitcode = cproc_exit_code(p),
+				      .ms = loop_now_ms() - p->started_ms};
 	if (p->is_init) {
 		c->state = CONTAINER_EXITED;
 		/* Never started: nobody will ever attach these. */
@@ -109,6 +121,8 @@ void cproc_check_complete(struct cproc *p)
 			close_fd(&c->init_io[i]);
 	}
 	report_complete(p); /* may free an exec'd p */
+	/* After the waits' replies: the host waits for them, not for this. */
+	log_complete(c, &note);
 	if (is_init)
 		container_maybe_notify(c);
 }

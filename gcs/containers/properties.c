@@ -34,16 +34,19 @@ struct props_job {
 	pid_t *pids;
 	size_t n;
 	struct json_object *metrics;
+	uint64_t runc_ns; /* runc_thread_ns() in the job */
 };
 
 /* Worker thread. */
 static int props_run(void *data, struct error *err)
 {
 	struct props_job *j = data;
+	uint64_t t0 = runc_thread_ns();
 	int rc = 0;
 
 	if (j->want_pids)
 		rc = runc_ps(container_runc(), j->id, &j->pids, &j->n, err);
+	j->runc_ns = runc_thread_ns() - t0;
 	if (rc == 0 && j->want_stats)
 		rc = stats_read(j->cg, j->cgroups_path, &j->metrics, err);
 	return rc;
@@ -104,6 +107,8 @@ static void props_done(struct loop *l, int rc, const struct error *jerr, void *d
 	}
 	if (rc < 0)
 		error_prefix(&err, "GetProperties %s", j->id);
+	if (j->want_pids)
+		op_add_runc_ns(&j->done, j->runc_ns);
 	op_finish(&j->done, rc, &err, &props);
 	free(pids);
 	json_object_put(j->metrics);
@@ -153,16 +158,21 @@ struct update_job {
 	struct container *c; /* NULL: PodCgroupMemoryLimit */
 	struct op_done done;
 	char id[OCI_ID_MAX];
-	char *resources; /* LinuxResources JSON for runc update */
+	char *resources;  /* LinuxResources JSON for runc update */
+	uint64_t runc_ns; /* runc_thread_ns() in the job */
 };
 
 static int update_run(void *data, struct error *err)
 {
 	struct update_job *j = data;
+	uint64_t t0 = runc_thread_ns();
+	int rc;
 
 	if (!j->c)
 		return container_refresh_limits(err);
-	return runc_update(container_runc(), j->id, j->resources, err);
+	rc = runc_update(container_runc(), j->id, j->resources, err);
+	j->runc_ns = runc_thread_ns() - t0;
+	return rc;
 }
 
 static void update_done(struct loop *l, int rc, const struct error *jerr, void *data)
@@ -174,6 +184,8 @@ static void update_done(struct loop *l, int rc, const struct error *jerr, void *
 	if (rc < 0)
 		error_prefix(&err, "ModifySettings %s",
 			     j->c ? "ContainerConstraints" : "PodCgroupMemoryLimit");
+	if (j->c)
+		op_add_runc_ns(&j->done, j->runc_ns);
 	op_finish(&j->done, rc, &err, NULL);
 	if (j->c)
 		container_put(j->c);

@@ -37,6 +37,7 @@ struct exec_job {
 	struct json_object *container; /* {"process": copy of the container's} */
 	bool terminal;
 	pid_t pid;
+	uint64_t runc_ns; /* runc_thread_ns() in the job */
 };
 
 static void exec_job_free(struct exec_job *j)
@@ -86,9 +87,11 @@ static int start_run(void *data, struct error *err)
 {
 	struct exec_job *j = data;
 	int rc = cstdio_dial(j->gcs, &j->want, j->io.conn, err);
+	uint64_t t0 = runc_thread_ns();
 
 	if (rc == 0)
 		rc = runc_start(container_runc(), j->id, j->bundle, err);
+	j->runc_ns = runc_thread_ns() - t0;
 	return rc;
 }
 
@@ -141,17 +144,21 @@ static void start_done(struct loop *l, int rc, const struct error *jerr, void *d
 		if (rc == 0)
 			rc = cproc_attach(c->init, &j->io, &err);
 	}
+	op_add_runc_ns(&j->done, j->runc_ns);
 	if (rc < 0) {
 		error_prefix(&err, "start %s", c->id);
 		op_finish(&j->done, rc, &err, NULL);
 	} else {
+		pid_t pid = c->init->pid;
+
+		/* The reply first: the host waits for it, not for the log. */
+		op_finish(&j->done, 0, NULL, &pid);
 		log_fields(LOG_INFO,
-			   LOG_FIELDS(LOG_STR("cid", c->id), LOG_INT("pid", c->init->pid),
+			   LOG_FIELDS(LOG_STR("cid", c->id), LOG_INT("pid", pid),
 				      LOG_BOOL("stdin", j->want.want[0]),
 				      LOG_BOOL("stdout", j->want.want[1]),
 				      LOG_BOOL("stderr", j->want.want[2])),
 			   "container started");
-		op_finish(&j->done, 0, NULL, &c->init->pid);
 	}
 	/* The init may have exited while runc start ran. */
 	if (c->in_table && c->init)
@@ -187,6 +194,7 @@ static int exec_run(void *data, struct error *err)
 	struct exec_job *j = data;
 	int child[3] = {-1, -1, -1};
 	struct runc_proc proc;
+	uint64_t t0;
 	int rc;
 
 	rc = oci_process_prepare(j->process, j->container, j->rootfs, err);
@@ -194,8 +202,10 @@ static int exec_run(void *data, struct error *err)
 		rc = cstdio_dial(j->gcs, &j->want, j->io.conn, err);
 	if (rc == 0 && !j->terminal)
 		rc = cstdio_pipes(&j->io, child, err);
+	t0 = runc_thread_ns();
 	if (rc == 0)
 		rc = runc_exec(container_runc(), j->id, j->bundle, j->process, child, &proc, err);
+	j->runc_ns = runc_thread_ns() - t0;
 	cstdio_close_fds(child, 3);
 	if (rc < 0)
 		return rc;
@@ -245,13 +255,15 @@ static void exec_done(struct loop *l, int rc, const struct error *jerr, void *da
 			cproc_free(p);
 		}
 		error_prefix(&err, "exec in %s", c->id);
+		op_add_runc_ns(&j->done, j->runc_ns);
 		op_finish(&j->done, rc, &err, NULL);
 	} else {
+		op_add_runc_ns(&j->done, j->runc_ns);
+		op_finish(&j->done, 0, NULL, &j->pid);
 		log_fields(LOG_INFO,
 			   LOG_FIELDS(LOG_STR("cid", c->id), LOG_INT("pid", j->pid),
 				      LOG_BOOL("terminal", j->terminal)),
 			   "container process started");
-		op_finish(&j->done, 0, NULL, &j->pid);
 	}
 	container_put(c);
 	exec_job_free(j);

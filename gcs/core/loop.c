@@ -13,12 +13,17 @@
 
 #define LOOP_MAX_EVENTS 32
 
-uint64_t loop_now_ms(void)
+uint64_t loop_now_ns(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t loop_now_ms(void)
+{
+	return loop_now_ns() / 1000000;
 }
 
 static void on_signal(struct loop *l, int fd, uint32_t events, void *data)
@@ -59,7 +64,7 @@ int loop_new(struct loop **out, struct error *err)
 	if (!l)
 		return error_set(err, ERR_FAIL, ENOMEM, "out of memory");
 	l->owner = pthread_self();
-	l->sigfd = l->job_efd = -1;
+	l->sigfd = l->job_efd = l->cancel_efd = -1;
 	l->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (l->epfd < 0) {
 		rc = error_errno(err, errno, "epoll_create1");

@@ -112,7 +112,8 @@ int loop_job(struct loop *l, loop_job_fn fn, loop_done_fn done, void *data, stru
 /* Appends a human-readable state summary (DumpStacks). */
 void loop_describe(struct loop *l, struct printbuf *pb);
 
-/* Monotonic milliseconds. */
+/* Monotonic milliseconds, and nanoseconds. */
 uint64_t loop_now_ms(void);
+uint64_t loop_now_ns(void);
 
 #endif

@@ -1,12 +1,27 @@
 /* The one reaper: SIGCHLD (through the loop's signalfd) triggers
  * waitpid(-1, WNOHANG) until no child is left to collect. Each status goes to
  * the watcher of its pid (a callback on the loop thread or a worker blocked
- * in loop_child_wait), or is kept for a watcher that registers later. */
+ * in loop_child_wait), or is kept for a watcher that registers later.
+ *
+ * A worker blocked in loop_child_wait (runc, tools) does not wait for the
+ * reaper, though: it polls a pidfd of its child, which turns readable the
+ * moment the child exits, and reaps it itself, under child_lock like the
+ * reaper (whichever comes first collects it; the zombie keeps its pid until
+ * then, so neither can take a stranger's status). That saves the loop's
+ * wake-up and a condition-variable hand-off on every runc call. */
 #include "core/loop_internal.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
+#include <sys/eventfd.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434 /* the same on every architecture */
+#endif
 
 struct deferred_exit {
 	pid_t pid;
@@ -17,14 +32,23 @@ struct deferred_exit {
 
 int loop_child_init(struct loop *l, struct error *err)
 {
+	l->cancel_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (l->cancel_efd < 0)
+		return error_errno(err, errno, "eventfd");
 	return 0;
 }
 
 void loop_child_cancel_waiters(struct loop *l)
 {
+	uint64_t one = 1;
+
 	pthread_mutex_lock(&l->child_lock);
 	l->closing = true;
 	pthread_cond_broadcast(&l->child_cond);
+	/* Never read: it stays readable for every poller. */
+	if (l->cancel_efd >= 0 && write(l->cancel_efd, &one, sizeof(one)) < 0) {
+		/* cannot fail for a fresh eventfd */
+	}
 	pthread_mutex_unlock(&l->child_lock);
 }
 
@@ -46,6 +70,9 @@ void loop_child_fini(struct loop *l)
 		free(e);
 	}
 	pthread_mutex_unlock(&l->child_lock);
+	if (l->cancel_efd >= 0)
+		close(l->cancel_efd);
+	l->cancel_efd = -1;
 }
 
 /* Must hold child_lock. */
@@ -224,6 +251,36 @@ void loop_child_unwatch(struct loop *l, pid_t pid)
 	pthread_mutex_unlock(&l->child_lock);
 }
 
+/* Called with child_lock held and cw registered; returns with it held.
+ * Waits for pid's exit on a pidfd and reaps it, unless the reaper did
+ * first (cw->done either way). Without a pidfd (a kernel older than 5.3, or
+ * pid not our child) it returns at once and the caller waits for the
+ * reaper, as it does when the loop is closing. */
+static void wait_on_pidfd(struct loop *l, struct child_watch *cw)
+{
+	struct pollfd p[2];
+	int fd, st;
+
+	/* Opened under the lock: the child cannot have been reaped yet
+	 * (cw would be done), so the pid is still ours. */
+	fd = (int)syscall(SYS_pidfd_open, cw->pid, 0);
+	if (fd < 0)
+		return;
+	p[0] = (struct pollfd){.fd = fd, .events = POLLIN};
+	p[1] = (struct pollfd){.fd = l->cancel_efd, .events = POLLIN};
+	pthread_mutex_unlock(&l->child_lock);
+	while (poll(p, 2, -1) < 0 && errno == EINTR)
+		;
+	pthread_mutex_lock(&l->child_lock);
+	close(fd);
+	if (!cw->done && waitpid(cw->pid, &st, WNOHANG) == cw->pid) {
+		l->reaped++;
+		find_watch(l, cw->pid, true);
+		cw->status = st;
+		cw->done = true;
+	}
+}
+
 int loop_child_wait(pid_t pid, int *status, void *loop)
 {
 	struct loop *l = loop;
@@ -246,6 +303,8 @@ int loop_child_wait(pid_t pid, int *status, void *loop)
 	}
 	cw.next = l->child_watches;
 	l->child_watches = &cw;
+	if (!l->closing)
+		wait_on_pidfd(l, &cw);
 	while (!cw.done && !l->closing)
 		pthread_cond_wait(&l->child_cond, &l->child_lock);
 	if (cw.done) {

@@ -83,6 +83,7 @@ struct loop {
 	size_t n_exits;
 	uint64_t reaped;
 	bool closing;
+	int cancel_efd; /* readable once closing: wakes loop_child_wait's poll */
 
 	/* jobs: guarded by job_lock */
 	pthread_mutex_t job_lock;

@@ -82,9 +82,15 @@ static void *worker(void *arg)
 		else
 			l->done = j;
 		l->done_tail = j;
+		/* Wake the loop with the lock released: woken first, it would
+		 * only block on the lock until this thread runs again (on a
+		 * busy 2-CPU VM, a scheduler tick). An extra wake-up finding
+		 * the list already taken is harmless. */
+		pthread_mutex_unlock(&l->job_lock);
 		if (write(l->job_efd, &one, sizeof(one)) < 0) {
 			/* the counter cannot overflow in practice */
 		}
+		pthread_mutex_lock(&l->job_lock);
 	}
 	pthread_mutex_unlock(&l->job_lock);
 	return NULL;
@@ -146,9 +152,13 @@ int loop_job(struct loop *l, loop_job_fn fn, loop_done_fn done, void *data, stru
 	l->queue_tail = j;
 	l->queued++;
 	j = NULL;
-	pthread_cond_signal(&l->job_cond);
 out:
 	pthread_mutex_unlock(&l->job_lock);
+	/* Signalled after the unlock so that the worker does not wake only to
+	 * wait for the lock; it checks the queue under the lock, so no wake-up
+	 * is lost. */
+	if (rc == 0)
+		pthread_cond_signal(&l->job_cond);
 	free(j);
 	return rc;
 }

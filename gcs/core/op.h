@@ -16,12 +16,18 @@
  * An operation that waits on the loop itself (a timer, not a job: jobs
  * always complete, even when the loop stops) registers with op_on_cancel()
  * how to stop it; when the caller gives up, cancel(op) runs instead of the
- * completion: it must release everything and never call op_finish(). */
+ * completion: it must release everything and never call op_finish().
+ *
+ * An operation that ran runc reports the time runc took (runc_thread_ns()
+ * around its calls) with op_add_runc_ns() before op_finish(), so that the
+ * caller can tell runc's share of the operation from its own (the handlers
+ * log it with the request). NULL hook: nobody asks. */
 #ifndef GCS_CORE_OP_H
 #define GCS_CORE_OP_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "error.h"
 
@@ -31,6 +37,7 @@ struct op_done {
 	op_done_fn fn;
 	bool (*wanted)(void *data);
 	void (*on_cancel)(void *data, void (*cancel)(void *op), void *op);
+	void (*add_runc_ns)(void *data, uint64_t ns);
 	void *data;
 };
 
@@ -43,6 +50,12 @@ static inline void op_on_cancel(const struct op_done *d, void (*cancel)(void *op
 {
 	if (d->on_cancel)
 		d->on_cancel(d->data, cancel, op);
+}
+
+static inline void op_add_runc_ns(const struct op_done *d, uint64_t ns)
+{
+	if (d->add_runc_ns)
+		d->add_runc_ns(d->data, ns);
 }
 
 /* rc < 0 with err NULL or empty is reported as strerror(-rc). */

@@ -39,6 +39,14 @@ static bool wanted(void *data)
 	return p->req != NULL;
 }
 
+static void add_runc_ns(void *data, uint64_t ns)
+{
+	const struct pending *p = data;
+
+	if (p->req)
+		request_add_runc_ns(p->req, ns);
+}
+
 static void finish(void *data, int rc, const struct error *err, const void *result)
 {
 	struct pending *p = data;
@@ -73,8 +81,11 @@ int pending_begin(struct request *req, pending_reply_fn reply, const char *prefi
 	p->req = req;
 	p->reply = reply;
 	p->prefix = prefix;
-	*done = (struct op_done){
-		.fn = finish, .wanted = wanted, .on_cancel = set_cancel, .data = p};
+	*done = (struct op_done){.fn = finish,
+				 .wanted = wanted,
+				 .on_cancel = set_cancel,
+				 .add_runc_ns = add_runc_ns,
+				 .data = p};
 	request_on_cancel(req, on_cancel, p);
 	return 0;
 }

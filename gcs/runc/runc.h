@@ -12,6 +12,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include <json-c/json.h>
@@ -113,6 +114,14 @@ struct runc_run {
  * used) or runc's stderr, and whose kind is runc_error_kind() of that text. */
 int runc_run(const struct runc_config *rc, const struct runc_argv *a, struct runc_run *r,
 	     struct error *e);
+
+/* Wall time in ns the calling thread has spent in runc commands, each from
+ * just before it is spawned to its reaping, summed over the thread's life:
+ * a caller subtracts two readings taken around its runc calls (a job runs
+ * on one thread). This is runc's own time, which the gcs can only wait
+ * for; what a request costs beyond it is the gcs's. Two clock_gettime per
+ * command, nothing else. */
+uint64_t runc_thread_ns(void);
 
 /* Reads runc's --pid-file. */
 int runc_read_pid_file(const char *path, pid_t *pid, struct error *e);

@@ -15,6 +15,26 @@ same commands directly (`runc create`, `runc start`, waitpid of the init;
 `runc delete` for the second figure): the difference to it is what the gcs
 itself adds. Runs alternate so that drift hits all alike.
 
+The split: the gcs logs each request's end ("request done", with its total
+"us" from reading the request to sending the reply and, for a request that
+ran runc, "runc_us": the wall time from spawning each runc command to
+reaping it, timed inside the gcs). Per request of the lifecycle (Create,
+ExecuteProcess of the init, WaitForProcess, DeleteContainerState) the bench
+prints the host-side round trip, runc's time and the gcs's share (round
+trip - runc), as medians over the runs, and the same for the four
+together; the gcs's share is further split into what passes inside the gcs
+(us - runc_us) and on the host's side of the socket (round trip - us: this
+Python client, the socket, the scheduler's wake-ups). WaitForProcess
+includes the end of `true` itself (its exec, exit and namespaces' teardown
+after runc start returned), so the split is also given without it. The gcs runs at -loglevel debug for those lines
+(one line per request, written after the reply).
+
+Files go where the VM has them, on a tmpfs (/run there): the bundles and
+runc's state are in /dev/shm when it is a tmpfs (BENCH_CONTAINER_DIR
+chooses another place). On the build machine's shared ext4 disk, journal
+waits caused by other users' I/O (an rmdir took up to 3 ms) made the
+figures measure the neighbours.
+
     bench_container.py <gcs> [iterations]
 """
 import ctypes
@@ -24,6 +44,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -41,31 +62,84 @@ def fresh_bundle(env, name):
     return bundle
 
 
-def gcs_run(host, env, i):
-    """Returns (create+start+wait, with delete) in seconds."""
+STEPS = ("Create", "ExecuteProcess", "WaitForProcess", "DeleteContainerState")
+
+
+def gcs_run(host, env, i, split=None):
+    """Returns (create+start+wait, with delete) in seconds; appends
+    {step: (request id, host round trip in s)} to split."""
     cid = f"g{i}"
     bundle = fresh_bundle(env, cid)
     spec = oci_spec(os.path.join(bundle, "rootfs"), ["/bin/true"])
     cfg = {"SchemaVersion": {"Major": 2, "Minor": 1}, "OciBundlePath": bundle,
            "OciSpecification": spec}
     b = host.bridge
+    steps = {}
+
+    def timed(step, msg_type, body):
+        t = time.perf_counter()
+        r = b.request(msg_type, body)
+        steps[step] = (r.id, time.perf_counter() - t)
+        return r
+
     t0 = time.perf_counter()
-    r = b.request(Msg.CREATE, {"ContainerId": cid, "ContainerConfig": json.dumps(cfg)})
+    r = timed("Create", Msg.CREATE, {"ContainerId": cid, "ContainerConfig": json.dumps(cfg)})
     assert r.result == 0, r.json
-    r = b.request(Msg.EXECUTE_PROCESS, {"ContainerId": cid, "Settings": {
+    r = timed("ExecuteProcess", Msg.EXECUTE_PROCESS, {"ContainerId": cid, "Settings": {
         "ProcessParameters": "{}"}})
     assert r.result == 0, r.json
     pid = r.json["ProcessId"]
-    r = b.request(Msg.WAIT_FOR_PROCESS, {"ContainerId": cid, "ProcessId": pid,
-                                         "TimeoutInMs": INFINITE})
+    r = timed("WaitForProcess", Msg.WAIT_FOR_PROCESS, {"ContainerId": cid, "ProcessId": pid,
+                                                      "TimeoutInMs": INFINITE})
     assert r.result == 0 and r.json["ExitCode"] == 0, r.json
     t1 = time.perf_counter()
     b.wait_notification()
     t2 = time.perf_counter()
-    r = b.request(Msg.DELETE_CONTAINER_STATE, {"ContainerId": cid})
+    r = timed("DeleteContainerState", Msg.DELETE_CONTAINER_STATE, {"ContainerId": cid})
     assert r.result == 0, r.json
     t3 = time.perf_counter()
+    if split is not None:
+        split.append(steps)
     return t1 - t0, (t1 - t0) + (t3 - t2)
+
+
+def request_lines(gcs, ids):
+    """The gcs's "request done" log entries of these request ids."""
+    want = set(ids)
+    gcs.log.wait_for(lambda e: e.get("msg") == "request done" and e.get("id") == max(want))
+    with gcs.log.cond:
+        return {e["id"]: e for e in gcs.log.entries
+                if e.get("msg") == "request done" and e.get("id") in want}
+
+
+def print_split(gcs, split):
+    """Per step and for the four together: round trip, runc, gcs = the
+    difference, and that split into inside the gcs and the host's side
+    (medians over the runs, in ms). Returns the median gcs share."""
+    lines = request_lines(gcs, [rid for steps in split for rid, _ in steps.values()])
+    cols = {s: ([], [], [], [], []) for s in STEPS + ("all four", "all but the wait")}
+    for steps in split:
+        sums = [0.0] * 5
+        for step in STEPS:
+            rid, rtt = steps[step]
+            runc = lines[rid].get("runc_us", 0) / 1e6
+            inside = lines[rid]["us"] / 1e6
+            row = (rtt, runc, rtt - runc, inside - runc, rtt - inside)
+            for k, v in enumerate(row):
+                cols[step][k].append(v)
+                sums[k] += v
+        for k, v in enumerate(sums):
+            cols["all four"][k].append(v)
+            cols["all but the wait"][k].append(v - cols["WaitForProcess"][k][-1])
+    print(f"  split (medians over {len(split)} runs; runc = runc's wall time timed by the gcs, "
+          "gcs = round trip - runc = in the gcs + host side):")
+    print(f"    {'request':22s} {'round trip':>11s} {'runc':>9s} {'gcs':>9s} "
+          f"{'in the gcs':>11s} {'host side':>10s}")
+    for step, c in cols.items():
+        m = [statistics.median(x) * 1e3 for x in c]
+        print(f"    {step:22s} {m[0]:8.2f} ms {m[1]:6.2f} ms {m[2]:6.2f} ms "
+              f"{m[3]:8.2f} ms {m[4]:7.2f} ms")
+    return statistics.median(cols["all four"][2]), statistics.median(cols["all four"][3])
 
 
 def template_bundle(host, env):
@@ -141,25 +215,37 @@ def figures(name, xs):
     return statistics.median(xs)
 
 
+def bench_dir():
+    """BENCH_CONTAINER_DIR, else /dev/shm when it is a tmpfs, else the
+    default temporary directory."""
+    if os.environ.get("BENCH_CONTAINER_DIR"):
+        return os.environ["BENCH_CONTAINER_DIR"]
+    with open("/proc/self/mounts") as f:
+        if any(line.split()[1:3] == ["/dev/shm", "tmpfs"] for line in f):
+            return "/dev/shm"
+    return tempfile.gettempdir()
+
+
 def main():
     gcs = sys.argv[1]
     n = int(sys.argv[2]) if len(sys.argv) > 2 else 50
     if os.geteuid() != 0:
         print("bench-container: needs root (runc)")
         return 0
+    tempfile.tempdir = bench_dir()
     # The directly started inits are re-parented to us: reap them.
     ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
     env = ContainerEnv(gcs)
     try:
-        host = env.start(args=["-loglevel", "info"])
+        host = env.start(args=["-loglevel", "debug"])
         template, config = template_bundle(host, env)
         for i in range(3):  # warm up both paths
             gcs_run(host, env, f"w{i}")
             raw_run(env, template, config, f"w{i}")
             direct_run(env, template, config, f"w{i}")
-        g, gd, r, d, dd = [], [], [], [], []
+        g, gd, r, d, dd, split = [], [], [], [], [], []
         for i in range(n):
-            a, b = gcs_run(host, env, i)
+            a, b = gcs_run(host, env, i, split)
             g.append(a)
             gd.append(b)
             r.append(raw_run(env, template, config, i))
@@ -167,7 +253,8 @@ def main():
             d.append(a)
             dd.append(b)
         print(f"bench-container: `true` in a container, {n} runs each "
-              f"(gcs {os.path.relpath(gcs, TOP)}, runc {shutil.which('runc')})")
+              f"(gcs {os.path.relpath(gcs, TOP)}, runc {shutil.which('runc')}, "
+              f"files in {tempfile.tempdir})")
         mr = figures("runc run (create+start+wait+delete)", r)
         md = figures("runc create+start+wait, direct", d)
         mdd = figures("runc create+start+wait+delete", dd)
@@ -178,6 +265,9 @@ def main():
         print(f"  gcs vs the same runc commands run directly: {100 * (mg / md - 1):+.1f} % "
               f"({(mg - md) * 1e3:+.2f} ms), with delete {100 * (mgd / mdd - 1):+.1f} % "
               f"({(mgd - mdd) * 1e3:+.2f} ms)")
+        own, inside = print_split(env.gcs, split)
+        print(f"  gcs's own share of Create+Execute+Wait+Delete: {own * 1e3:.2f} ms "
+              f"(median; {inside * 1e3:.2f} ms of it inside the gcs); target <= 1 ms")
     finally:
         left = env.close()
         if left:

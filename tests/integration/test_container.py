@@ -107,6 +107,35 @@ def test_echo_hello_and_the_notification_follows_the_wait(host):
     assert host.no_notification(0.5)
 
 
+def test_request_log_lines_say_how_long_runc_took(host):
+    """Each container request that ran runc logs runc's wall time (runc_us)
+    beside its total (us): both there, runc's part within the total; a
+    request that ran no runc has no runc_us."""
+    c = host.container("timed1", ["/bin/true"])
+    ids = {"Create": c.must_create().id}
+    p = c.start()
+    ids["WaitForProcess"] = host.bridge.request(Msg.WAIT_FOR_PROCESS, {
+        "ContainerId": c.id, "ProcessId": p.pid, "TimeoutInMs": 0xFFFFFFFF}).id
+    host.notification()
+    ids["GetProperties"] = c.properties("ProcessList")[0].id
+    ids["DeleteContainerState"] = c.delete().id
+    log = host.gcs.log
+
+    def done(rid):
+        return log.wait_for(lambda e: e.get("msg") == "request done" and e.get("id") == rid)
+
+    for name in ("Create", "GetProperties", "DeleteContainerState"):
+        e = done(ids[name])
+        assert isinstance(e.get("runc_us"), int) and isinstance(e.get("us"), int), (name, e)
+        assert 0 < e["runc_us"] <= e["us"], (name, e)
+        assert e["ms"] == e["us"] // 1000, (name, e)
+    start = log.wait_for(lambda e: e.get("msg") == "request done" and
+                         e.get("type") == "ExecuteProcess" and e.get("cid") == c.id)
+    assert 0 < start["runc_us"] <= start["us"], start
+    wait = done(ids["WaitForProcess"])
+    assert "runc_us" not in wait and wait["us"] >= 0, wait
+
+
 def test_config_json_keeps_what_the_guest_does_not_change(host):
     c = host.container("keep1", ["/bin/true"])
     c.spec["x-extension"] = {"big": 18446744073709551615, "neg": -1, "float": 1.5,
@@ -357,6 +386,23 @@ def test_delete_removes_the_scratch_and_never_crosses_a_mount(host):
     # Forgotten all the same (§3.12).
     assert c.delete().result == HR.SYSTEM_NOT_FOUND
     assert c.id not in host.env.runc_containers()
+
+
+def test_poststop_hook_still_finds_the_bundle(host):
+    """runc delete runs poststop hooks, which may read the bundle: with
+    hooks, the bundle is removed only after runc delete (without, both run
+    at once)."""
+    out = os.path.join(host.env.dir, "hook.out")
+    c = host.container("hook1", ["/bin/true"])
+    c.spec["hooks"] = {"poststop": [{
+        "path": "/bin/sh",
+        "args": ["sh", "-c", f"cat {c.bundle}/hostname > {out}"]}]}
+    c.must_create()
+    run_to_end(host, c)
+    assert c.delete().result == 0
+    with open(out) as f:
+        assert f.read().strip() == "lcowctr"
+    assert_gone(c)
 
 
 def test_created_container_killed_before_start_notifies_once(host):

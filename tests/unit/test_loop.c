@@ -4,11 +4,16 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "core/loop.h"
 #include "core/loop_internal.h"
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
 
 static struct loop *new_loop(void)
 {
@@ -330,6 +335,92 @@ TEST(worker_blocks_on_a_child_while_the_loop_reaps)
 	CHECK(pthread_equal(done_thread, pthread_self()));
 	CHECK_EQ(loop_child_wait(1, &j.status, l), -EDEADLK); /* not on the loop thread */
 	loop_free(l);
+}
+
+static int thread_done; /* atomic: set by another thread */
+
+static void *wait_thread(void *data)
+{
+	fork_and_wait(data, NULL);
+	__atomic_store_n(&thread_done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static bool have_pidfd(void)
+{
+	int fd = (int)syscall(SYS_pidfd_open, getpid(), 0);
+
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
+/* A thread waiting for its child reaps it itself (a pidfd): it need not
+ * wait for the loop's reaper to run. */
+TEST(a_waiting_thread_reaps_its_child_without_the_loop)
+{
+	struct loop *l = new_loop();
+	struct wait_job j = {.loop = l};
+	pthread_t t;
+
+	if (!have_pidfd())
+		SKIP("no pidfd_open (Linux < 5.3): waits go through the reaper");
+	thread_done = 0;
+	CHECK_EQ(pthread_create(&t, NULL, wait_thread, &j), 0);
+	for (int i = 0; i < 5000 && !__atomic_load_n(&thread_done, __ATOMIC_ACQUIRE); i++)
+		usleep(1000); /* the loop does not run meanwhile */
+	CHECK(__atomic_load_n(&thread_done, __ATOMIC_ACQUIRE));
+	pthread_join(t, NULL);
+	CHECK_EQ(j.rc, 0);
+	CHECK(WIFEXITED(j.status) && WEXITSTATUS(j.status) == 42);
+	loop_free(l);
+}
+
+static pid_t pausing_child; /* atomic: set by the worker */
+
+static int fork_pausing_and_wait(void *data, struct error *err)
+{
+	struct wait_job *j = data;
+	pid_t pid;
+
+	loop_child_begin(j->loop);
+	pid = fork();
+	if (pid == 0) {
+		pause();
+		_exit(0);
+	}
+	loop_child_end(j->loop, pid);
+	__atomic_store_n(&pausing_child, pid, __ATOMIC_RELEASE);
+	j->rc = loop_child_wait(pid, &j->status, j->loop);
+	return j->rc;
+}
+
+static int done_rc;
+
+static void keep_rc(struct loop *l, int rc, const struct error *err, void *data)
+{
+	done_rc = rc;
+}
+
+TEST(freeing_the_loop_releases_a_thread_waiting_for_a_child)
+{
+	struct loop *l = new_loop();
+	struct wait_job j = {.loop = l};
+	struct error err;
+
+	done_rc = 1;
+	pausing_child = 0;
+	CHECK_OK(loop_job(l, fork_pausing_and_wait, keep_rc, &j, &err));
+	for (int i = 0; i < 5000 && !__atomic_load_n(&pausing_child, __ATOMIC_ACQUIRE); i++)
+		usleep(1000);
+	usleep(20000); /* the worker is now blocked in loop_child_wait */
+	loop_free(l);
+	CHECK_EQ(j.rc, -ECANCELED);
+	CHECK_EQ(done_rc, -ECANCELED);
+	CHECK(pausing_child > 0);
+	kill(pausing_child, SIGKILL);
+	waitpid(pausing_child, NULL, 0);
 }
 
 static pthread_barrier_t barrier;

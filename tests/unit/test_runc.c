@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -602,6 +603,27 @@ TEST(reaper_hooks_wrap_every_runc)
 	CHECK_EQ(begins, 2);
 	CHECK_EQ(ends, 2);
 	CHECK_EQ(waits, 2);
+}
+
+/* runc_thread_ns(): this thread's time in runc grows by each call's wall
+ * time, never by more than the time around the call. */
+TEST(runc_time_is_counted_per_thread)
+{
+	struct timespec a, b;
+	uint64_t before, spent, around;
+	struct error e;
+
+	setup_fake();
+	set_mode("ok");
+	before = runc_thread_ns();
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	CHECK_OK(runc_start(&rc, "c1", bundle, &e));
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	spent = runc_thread_ns() - before;
+	around = (uint64_t)(b.tv_sec - a.tv_sec) * 1000000000u + (uint64_t)b.tv_nsec -
+		 (uint64_t)a.tv_nsec;
+	CHECK(spent > 0);
+	CHECK(spent <= around);
 }
 
 TEST(missing_runc_binary)
