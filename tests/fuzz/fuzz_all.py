@@ -51,16 +51,21 @@ def run(target, args):
         cmd.append(f"-dict={d}")
     cmd.append(corpus)
     log = os.path.join(logs, target + ".log")
-    for old in glob.glob(os.path.join(args.dir, "fuzz-*.log")):
+    for old in glob.glob(os.path.join(args.dir, "fuzz-[0-9]*.log")):
         os.unlink(old)
     print(f"fuzz: {target}: {' '.join(cmd)}", flush=True)
     start = time.monotonic()
     with open(log, "w") as f:
         rc = subprocess.run(cmd, cwd=args.dir, stdout=f, stderr=subprocess.STDOUT).returncode
     elapsed = time.monotonic() - start
-    # With -jobs, each worker writes fuzz-<n>.log: their stats add up.
+    # With -jobs, each worker writes fuzz-<n>.log: their stats add up. (The
+    # launcher also copies the log of a job that failed into its own
+    # output: count the workers' logs alone when there are any.)
     text = open(log, errors="replace").read()
-    for wlog in sorted(glob.glob(os.path.join(args.dir, "fuzz-*.log"))):
+    wlogs = sorted(glob.glob(os.path.join(args.dir, "fuzz-[0-9]*.log")))
+    if wlogs:
+        text = ""
+    for wlog in wlogs:
         text += open(wlog, errors="replace").read()
         with open(log, "a") as f:
             f.write(f"\n==== {os.path.basename(wlog)} ====\n" + open(wlog, errors="replace").read())
