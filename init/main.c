@@ -88,6 +88,9 @@ static const struct boot_op boot_ops[] = {
 	/* Before the first vsock dial: the transport may be a module (virtio
 	 * vsock under QEMU; hv_sock in some vendor kernels). */
 	BOOT_STEP_OP(init_modules_load, BOOT_NONFATAL),
+	/* After the modules: a vendor kernel may have squashfs as one. Before
+	 * the gcs, which execs what is in it. */
+	BOOT_STEP_OP(init_tools_mount, BOOT_NONFATAL),
 	/* After lo and cgroups, as in hcsshim (hv_sock may come late); a
 	 * host that sends nothing costs entropy, not the VM. */
 	BOOT_STEP_OP(init_entropy_seed, BOOT_IF_ENTROPY | BOOT_NONFATAL),
