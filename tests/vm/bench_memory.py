@@ -54,6 +54,14 @@ echo @@dmesg; dmesg | grep -E 'Memory:|hash table entries|percpu:|Freeing|log_bu
 echo @@vmallocinfo; cat /proc/vmallocinfo 2>/dev/null
 echo @@mounts; cat /proc/mounts
 echo @@df; df -k
+echo @@counts
+echo "cgroups $(find /sys/fs/cgroup -type d | wc -l)"
+sed 's/^/cgroup_/' /sys/fs/cgroup/cgroup.stat 2>/dev/null
+echo "mounts $(wc -l < /proc/mounts)"
+echo "run_kib $(du -s -k /run | cut -f1)"
+echo "tasks $(ls -d /proc/[0-9]* | wc -l)"
+echo "gcs_fds $(ls /proc/$(pidof gcs)/fd | wc -l)"
+grep -E '^(VmRSS|VmData|RssAnon)' /proc/$(pidof gcs)/status | tr -d ':' | sed 's/^/gcs_/; s/ kB//'
 echo @@du; du -x -k -a / 2>/dev/null
 """
 
@@ -120,6 +128,13 @@ def reserve_kib(zoneinfo):
     return reserve * 4, low * 4
 
 
+def pcp_kib(zoneinfo):
+    """Free pages parked on the per-cpu lists: not in MemFree, so they count
+    as used; up to a few MiB, and different at every reading."""
+    return sum(int(m.group(1)) for m in (re.match(r"\s+count:\s+(\d+)", l) for l in zoneinfo)
+               if m) * 4
+
+
 def slabs(lines):
     """{cache: KiB in use} from /proc/slabinfo (slabs x pages per slab)."""
     out = {}
@@ -162,6 +177,7 @@ def breakdown(mi, details):
              ("page tables (PageTables)", mi["PageTables"]),
              ("per-cpu areas (Percpu)", mi["Percpu"]),
              ("vmalloc (VmallocUsed)", mi["VmallocUsed"])]
+    items.append(("free pages on per-cpu lists (pcp)", pcp_kib(s.get("zoneinfo", []))))
     named = sum(k for _, k in items)
     items.append(("other kernel allocations (rest)", allocated - named))
     items.append(("watermark reserve (MemAvailable formula)", reserve))
@@ -302,22 +318,32 @@ def cycles(boot, count, warmup):
     for n in range(count):
         cycle(host, warmup + n)
         if (n + 1) % 25 == 0 and n + 1 < count:
-            marks.append((n + 1, used(meminfo(host))))
+            mi, d = snapshot(host, drop=True)
+            marks.append((n + 1, used(mi) - pcp_kib(sections(d).get("zoneinfo", [])),
+                          mi["SUnreclaim"], mi["Percpu"]))
     seconds = time.monotonic() - t0
     after = meminfo(host)
     after_drop, after_details = snapshot(host, drop=True)
     grow = used(after) - used(base)
-    grow_drop = used(after_drop) - used(base_drop)
+    pcp = [pcp_kib(sections(d).get("zoneinfo", [])) for d in (base_details, after_details)]
+    grow_drop = used(after_drop) - pcp[1] - (used(base_drop) - pcp[0])
     print(f"bench-memory: {count} container cycles after {warmup} warm-up "
           f"({seconds / count:.2f} s each, {boot.kind} boot):")
     print(f"  used {mib(used(base))} -> {mib(used(after))} MiB: {grow:+d} KiB, "
           f"{grow * KiB / count:+.0f} B per cycle")
-    print(f"  after drop_caches {mib(used(base_drop))} -> {mib(used(after_drop))} MiB: "
+    print(f"  after drop_caches, without the per-cpu free lists "
+          f"{mib(used(base_drop) - pcp[0])} -> {mib(used(after_drop) - pcp[1])} MiB: "
           f"{grow_drop:+d} KiB, {grow_drop * KiB / count:+.0f} B per cycle")
     if marks:
-        print("  used along the way (MiB): " + ", ".join(f"{n}: {mib(u).strip()}"
-                                                         for n, u in marks))
-    print("  meminfo moved (KiB, after drop_caches): " + diff(base_drop, after_drop))
+        print("  along the way (cycle: used as above, SUnreclaim, Percpu, KiB): " + ", ".join(
+            f"{n}: {u} {su} {pc}" for n, u, su, pc in marks))
+    print("  meminfo moved (KiB, after drop_caches): " + diff(
+        *({k: v for k, v in m.items() if not k.startswith("DirectMap")}
+          for m in (base_drop, after_drop)), 16))
+    cb, ca = ({w[0]: int(w[1]) for w in map(str.split, sections(d).get("counts", []))
+               if len(w) == 2 and w[1].isdigit()} for d in (base_details, after_details))
+    print("  counts moved: " + (diff(cb, ca) or "none") + " (" +
+          ", ".join(f"{k} {v}" for k, v in sorted(ca.items())) + ")")
     sb, sa = (slabs(sections(d).get("slabinfo", [])) for d in (base_details, after_details))
     print("  slab caches moved (KiB): " + diff(sb, sa))
     pb, pa = ({name: rss for _, name, rss, *_ in processes(sections(d).get("status", []))}
