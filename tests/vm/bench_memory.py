@@ -37,7 +37,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import lcow_ops  # noqa: E402
-from lcow_vm import KERNEL_OPTIONS, LcowVM, busybox_layer, cmdline  # noqa: E402
+from lcow_vm import KERNEL_OPTIONS, MEM, LcowVM, busybox_layer, cmdline  # noqa: E402
 from uvm_process import UvmHost, read_all  # noqa: E402
 
 KiB = 1024
@@ -244,12 +244,13 @@ def snapshot(host, drop=False):
 
 
 class Boot:
-    def __init__(self, out, backend, kind, work, layer=None):
+    def __init__(self, out, backend, kind, work, layer=None, mem=MEM):
         self.kind = kind
         kernel = os.path.join(out, "vmlinux")
         disks = [(LAYER_LUN, layer, True)] if layer else ()
         if kind == "initrd":
-            self.vm = LcowVM(kernel, os.path.join(out, "initrd.img"), backend, disks=disks)
+            self.vm = LcowVM(kernel, os.path.join(out, "initrd.img"), backend, disks=disks,
+                             mem=mem)
         else:
             # virtio-pmem maps whole 2 MiB blocks: the ext4 without the
             # 512-byte VHD footer (22 MiB today).
@@ -257,7 +258,7 @@ class Boot:
             shutil.copyfile(os.path.join(out, "rootfs.vhd"), pmem)
             size = os.path.getsize(pmem) - 512
             os.truncate(pmem, size - size % (2 << 20) + (2 << 20 if size % (2 << 20) else 0))
-            self.vm = LcowVM(kernel, None, backend, disks=disks, pmem=pmem,
+            self.vm = LcowVM(kernel, None, backend, disks=disks, pmem=pmem, mem=mem,
                              append=cmdline(options=VPMEM_OPTIONS))
         self.host = UvmHost(self.vm)
 
@@ -359,15 +360,17 @@ def main():
     ap.add_argument("--cycles", type=int, default=100)
     ap.add_argument("--warmup", type=int, default=5)
     ap.add_argument("--boots", default="initrd,vpmem")
+    ap.add_argument("--mem", default=MEM, help="guest RAM (QEMU -m; hcsshim's default: 1024M)")
     a = ap.parse_args()
     work = tempfile.mkdtemp(prefix="lcow-benchmem-")
     try:
         layer = busybox_layer(os.path.join(work, "layer.img")) if a.cycles else None
         for kind in a.boots.split(","):
-            with Boot(a.out, a.backend, kind, work, layer if kind == "initrd" else None) as b:
+            with Boot(a.out, a.backend, kind, work, layer if kind == "initrd" else None,
+                      a.mem) as b:
                 time.sleep(1)  # the gcs's start-up work (time sync, cgroups) settles
                 mi, details = snapshot(b.host)
-                report(kind, mi, details)
+                report(f"{kind} ({a.mem})", mi, details)
                 if kind == "initrd" and a.cycles:
                     cycles(b, a.cycles, a.warmup)
     finally:
