@@ -1,8 +1,9 @@
 /* /init: PID 1 of the LCOW utility VM.
  *
  * It mounts the pseudo filesystems, picks the cgroup version, brings lo up,
- * loads the kernel modules the devices need, seeds the entropy pool from the
- * host, starts the command line hcsshim put
+ * loads the kernel modules the devices need, mounts the initrd's compressed
+ * tools (tools.c), seeds the entropy pool from the host, starts the command
+ * line hcsshim put
  * after "--" on the kernel command line (normally vsockexec + gcs), and then
  * only reaps children until that primary child exits. See guest-image.md §2
  * for the contract this follows. */

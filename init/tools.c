@@ -20,74 +20,56 @@
 #include <unistd.h>
 #include <linux/loop.h>
 
-#include "cleanup.h"
 #include "klog.h"
 
 #define TOOLS_IMAGE "/lib/lcow/tools.squashfs"
 #define TOOLS_DIR "/lib/lcow/tools"
 
-/* LOOP_CONFIGURE (5.8) attaches and sets read-only in one call; older
- * kernels take the two-step form. */
-static int loop_attach(int loop, int file)
-{
-	struct loop_config cfg;
-
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.fd = (unsigned int)file;
-	cfg.info.lo_flags = LO_FLAGS_READ_ONLY | LO_FLAGS_AUTOCLEAR;
-	if (ioctl(loop, LOOP_CONFIGURE, &cfg) == 0)
-		return 0;
-	if (errno != EINVAL && errno != ENOTTY)
-		return -errno;
-	if (ioctl(loop, LOOP_SET_FD, file) < 0)
-		return -errno;
-	if (ioctl(loop, LOOP_SET_STATUS64, &cfg.info) < 0)
-		return -errno;
-	return 0;
-}
-
 int init_tools_mount(const struct init_options *o)
 {
-	_cleanup_close_ int file = -1, ctl = -1, loop = -1;
+	struct loop_config cfg;
+	const char *failed = NULL; /* the step that failed, for the log */
 	char dev[32];
-	int n, r;
+	int file, ctl = -1, loop = -1, n, r;
 
 	(void)o;
 	file = open(TOOLS_IMAGE, O_RDONLY | O_CLOEXEC);
-	if (file < 0)
-		return errno == ENOENT ? 0 : -errno;
+	if (file < 0) {
+		if (errno == ENOENT)
+			return 0;
+		failed = TOOLS_IMAGE;
+		goto out;
+	}
 	/* No idle loop devices are made at boot (the kernel's
 	 * BLK_DEV_LOOP_MIN_COUNT=0): ask for one. */
 	ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
-	if (ctl < 0) {
-		klog(KLOG_ERR, "tools: /dev/loop-control: %s", strerror(errno));
-		return -errno;
-	}
-	n = ioctl(ctl, LOOP_CTL_GET_FREE);
-	if (n < 0) {
-		klog(KLOG_ERR, "tools: no free loop device: %s", strerror(errno));
-		return -errno;
-	}
+	n = ctl < 0 ? -1 : ioctl(ctl, LOOP_CTL_GET_FREE);
 	snprintf(dev, sizeof(dev), "/dev/loop%d", n);
-	loop = open(dev, O_RDONLY | O_CLOEXEC);
-	if (loop < 0) {
-		klog(KLOG_ERR, "tools: %s: %s", dev, strerror(errno));
-		return -errno;
-	}
-	r = loop_attach(loop, file);
-	if (r < 0) {
-		klog(KLOG_ERR, "tools: attaching %s to %s: %s", TOOLS_IMAGE, dev, strerror(-r));
-		return r;
-	}
-	/* With LO_FLAGS_AUTOCLEAR the device lets go of the image when the
-	 * mount (its last user) goes; closing our fds keeps the mount. */
-	if (mount(dev, TOOLS_DIR, "squashfs", MS_RDONLY | MS_NODEV, NULL) < 0) {
-		r = -errno;
-		klog(KLOG_ERR, "tools: mounting %s (squashfs) on %s: %s", dev, TOOLS_DIR,
-		     strerror(-r));
-		ioctl(loop, LOOP_CLR_FD, 0);
-		return r;
-	}
-	klog(KLOG_INFO, "tools: %s mounted on %s from %s", TOOLS_IMAGE, TOOLS_DIR, dev);
-	return 0;
+	if (n < 0)
+		failed = "no free loop device";
+	else if ((loop = open(dev, O_RDONLY | O_CLOEXEC)) < 0)
+		failed = dev;
+	if (failed)
+		goto out;
+	/* LOOP_CONFIGURE (Linux 5.8) attaches read-only in one call. With
+	 * LO_FLAGS_AUTOCLEAR the device lets go of the image when its last
+	 * user goes: the mount, once made (closing our fds keeps it); after
+	 * a failed mount, our fd, closed below. */
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.fd = (unsigned int)file;
+	cfg.info.lo_flags = LO_FLAGS_READ_ONLY | LO_FLAGS_AUTOCLEAR;
+	if (ioctl(loop, LOOP_CONFIGURE, &cfg) < 0)
+		failed = "LOOP_CONFIGURE";
+	else if (mount(dev, TOOLS_DIR, "squashfs", MS_RDONLY | MS_NODEV, NULL) < 0)
+		failed = "mounting the squashfs on " TOOLS_DIR;
+out:
+	r = failed ? -errno : 0;
+	close(loop);
+	close(ctl);
+	close(file);
+	if (failed)
+		klog(KLOG_ERR, "tools: %s: %s", failed, strerror(-r));
+	else
+		klog(KLOG_INFO, "tools: " TOOLS_IMAGE " mounted on " TOOLS_DIR " from %s", dev);
+	return r;
 }
