@@ -1,8 +1,9 @@
 /* /init: PID 1 of the LCOW utility VM.
  *
  * It mounts the pseudo filesystems, picks the cgroup version, brings lo up,
- * loads the kernel modules the devices need, seeds the entropy pool from the
- * host, starts the command line hcsshim put
+ * loads the kernel modules the devices need, mounts the initrd's compressed
+ * tools (tools.c), seeds the entropy pool from the host, starts the command
+ * line hcsshim put
  * after "--" on the kernel command line (normally vsockexec + gcs), and then
  * only reaps children until that primary child exits. See guest-image.md §2
  * for the contract this follows. */
@@ -89,6 +90,9 @@ static const struct boot_op boot_ops[] = {
 	/* Before the first vsock dial: the transport may be a module (virtio
 	 * vsock under QEMU; hv_sock in some vendor kernels). */
 	BOOT_STEP_OP(init_modules_load, BOOT_NONFATAL),
+	/* After the modules: a vendor kernel may have squashfs as one. Before
+	 * the gcs, which execs what is in it. */
+	BOOT_STEP_OP(init_tools_mount, BOOT_NONFATAL),
 	/* After lo and cgroups, as in hcsshim (hv_sock may come late); a
 	 * host that sends nothing costs entropy, not the VM. */
 	BOOT_STEP_OP(init_entropy_seed, BOOT_IF_ENTROPY | BOOT_NONFATAL),

@@ -17,6 +17,10 @@ int init_loopback_up(const struct init_options *o);
  * /lib/modules/$(uname -r); none there is nothing to do (modules.h). */
 int init_modules_load(const struct init_options *o);
 
+/* Mounts the initrd's compressed tools (runc, busybox, mke2fs, chronyd) from
+ * /lib/lcow/tools.squashfs on /lib/lcow/tools; no image is nothing to do. */
+int init_tools_mount(const struct init_options *o);
+
 /* Reads the host's entropy from the -e port into the kernel pool. */
 int init_entropy_seed(const struct init_options *o);
 

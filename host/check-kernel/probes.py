@@ -488,6 +488,13 @@ def probe_vmtests(g):
     return f"loop devices available (first free: {out.strip()})"
 
 
+def probe_squashfs(g):
+    code, out, _ = g.sh("grep ' /lib/lcow/tools ' /proc/mounts; readlink /usr/bin/runc")
+    expect(code == 0 and " squashfs " in out,
+           "/init did not mount /lib/lcow/tools.squashfs (dmesg: 'init: tools:')")
+    return "/init mounted the initrd's tools from a loop device: " + out.split()[0]
+
+
 def probe_virtio(g):
     code, out, _ = g.sh("ls /sys/bus/virtio/drivers")
     have = set(out.split())
@@ -567,7 +574,7 @@ def run_all(kernel, initrd, backend, work, say):
                  ("ptp", probe_ptp, (g,)), ("hugetlbfs", probe_hugetlbfs, (g,)),
                  ("verity", probe_verity, (g, verity)), ("crypt", probe_crypt, (g, images)),
                  ("xfs", probe_xfs, (g, images)),
-                 ("vmtests", probe_vmtests, (g,))]
+                 ("vmtests", probe_vmtests, (g,)), ("squashfs", probe_squashfs, (g,))]
         for cap, fn, args in steps:
             say(f"probe {cap} ...")
             r = run_probe(fn, *args)

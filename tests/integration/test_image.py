@@ -109,6 +109,41 @@ def read_cpio(path):
                             data=body, rdev=(rmaj, rmin), ino=ino))
 
 
+TOOLS_IMAGE = "lib/lcow/tools.squashfs"
+TOOLS_DIR = "lib/lcow/tools"
+
+
+def read_initrd(path):
+    """The initrd's entries as the guest sees its tree once /init has
+    mounted the tools (init/tools.c): each symlink into /lib/lcow/tools
+    becomes the file the squashfs holds there (its mode, the symlink's
+    times), and the image, its mount point and /lib/lcow go. This is the
+    tree make image staged, the one rootfs.tar.gz and the LinuxKit images
+    hold."""
+    entries = read_cpio(path)
+    byn = by_name(entries)
+    if TOOLS_IMAGE not in byn:
+        return entries
+    with tempfile.TemporaryDirectory() as tmp:
+        sq = os.path.join(tmp, "tools.squashfs")
+        with open(sq, "wb") as f:
+            f.write(byn[TOOLS_IMAGE]["data"])
+        subprocess.run(["unsquashfs", "-q", "-n", "-d", os.path.join(tmp, "t"), sq],
+                       check=True, capture_output=True)
+        out = []
+        for e in entries:
+            if e["name"] in (TOOLS_IMAGE, TOOLS_DIR, "lib/lcow"):
+                continue
+            target = e["data"].decode(errors="replace") if stat.S_ISLNK(e["mode"]) else ""
+            if target.startswith("/" + TOOLS_DIR + "/"):
+                real = os.path.join(tmp, "t", target[len(TOOLS_DIR) + 2:])
+                st = os.lstat(real)
+                with open(real, "rb") as f:
+                    e = dict(e, mode=st.st_mode, data=f.read())
+            out.append(e)
+        return out
+
+
 def by_name(entries):
     return {e["name"]: e for e in entries}
 
@@ -213,8 +248,8 @@ def check_modules_in(byn, where):
 def test_images_carry_the_modules_tree():
     """initrd (and so the UKI), debug initrd, rootfs.tar.gz (test below: the
     same tree as the initrd) and rootfs.vhd hold /lib/modules/<release>."""
-    check_modules_in(by_name(read_cpio(image("initrd.img"))), "initrd.img")
-    check_modules_in(by_name(read_cpio(debug_image("initrd.img"))), "debug/initrd.img")
+    check_modules_in(by_name(read_initrd(image("initrd.img"))), "initrd.img")
+    check_modules_in(by_name(read_initrd(debug_image("initrd.img"))), "debug/initrd.img")
     release = kernel_release(image("kernel"))
     out = subprocess.run(["debugfs", "-R", f"cat /lib/modules/{release}/{VSOCK_KO}",
                           image("rootfs.vhd")], capture_output=True).stdout
@@ -428,7 +463,7 @@ def test_rootfs_vhd_ext4_is_clean_and_complete():
     listing = subprocess.run(["debugfs", "-R", "ls -l /", path],
                              capture_output=True, text=True).stdout
     names = {line.split()[-1] for line in listing.splitlines() if line.strip()}
-    initrd = by_name(read_cpio(image("initrd.img")))
+    initrd = by_name(read_initrd(image("initrd.img")))
     top = {n for n in initrd if "/" not in n}
     assert top <= names, f"missing in the VHD: {top - names}"
 
@@ -480,7 +515,7 @@ def guest_binaries():
 
 
 def test_release_initrd_layout():
-    byn = check_layout(read_cpio(image("initrd.img")))
+    byn = check_layout(read_initrd(image("initrd.img")))
     assert "init" in byn, "no /init in the image (is init built?)"
     for name in guest_binaries():
         where = "init" if name == "init" else f"bin/{name}"
@@ -492,8 +527,8 @@ def test_release_initrd_layout():
 def test_debug_image_is_the_release_tree_with_a_console_shell():
     """DEBUG=1 changes the name and lcow.efi's command line (a console shell
     instead of entropy), nothing else in the tree."""
-    release = by_name(read_cpio(image("initrd.img")))
-    debug = check_layout(read_cpio(debug_image("initrd.img")))
+    release = by_name(read_initrd(image("initrd.img")))
+    debug = check_layout(read_initrd(debug_image("initrd.img")))
     assert set(debug) == set(release), set(debug) ^ set(release)
     named = {"info/image.name", "etc/os-release"}
     differ = {n for n in debug if (debug[n]["mode"], debug[n]["data"])
@@ -568,7 +603,7 @@ def elf_interp(data):
 def test_release_image_has_what_hosts_exec(name):
     """Each program a host execs in the UVM is found on hcsshim's PATH and
     is a static executable; mkfs.ext4 is our mke2fs, the rest busybox."""
-    byn = by_name(read_cpio(image("initrd.img")))
+    byn = by_name(read_initrd(image("initrd.img")))
     found, real = lookpath(byn, name)
     assert found, f"{name} ({HOST_EXECS[name]}) is not on PATH in the image"
     want = "sbin/mke2fs" if name == "mkfs.ext4" else "bin/busybox"
@@ -579,7 +614,7 @@ def test_release_image_has_what_hosts_exec(name):
 def test_release_image_has_bin_sh():
     """The console form runs `sh` through init's PATH; scripts (udhcpc's)
     name /bin/sh itself."""
-    byn = by_name(read_cpio(image("initrd.img")))
+    byn = by_name(read_initrd(image("initrd.img")))
     assert resolve(byn, "bin/sh")[0] == "bin/busybox"
 
 
@@ -587,7 +622,7 @@ def test_busybox_applets_shadow_nothing():
     """Every command name is in one PATH directory only (no applet hides one
     of our programs), our mke2fs owns the ext names, /init is ours, and no
     applet that presumes busybox is PID 1 is there."""
-    byn = by_name(read_cpio(image("initrd.img")))
+    byn = by_name(read_initrd(image("initrd.img")))
     dirs = [d.lstrip("/") for d in HOST_PATH.split(":")]
     seen = {}
     for n, e in byn.items():
@@ -614,7 +649,7 @@ def test_udhcpc_config_script_is_executable():
     src = os.path.join(TOP, "rootfs", "skel", "sbin", "udhcpc_config.script")
     if not os.path.exists(src):
         pytest.skip("rootfs/skel/sbin/udhcpc_config.script is not in this tree yet")
-    byn = by_name(read_cpio(image("initrd.img")))
+    byn = by_name(read_initrd(image("initrd.img")))
     e = byn.get("sbin/udhcpc_config.script")
     assert e is not None, "/sbin/udhcpc_config.script missing from the image"
     assert stat.S_ISREG(e["mode"]) and stat.S_IMODE(e["mode"]) == 0o755, oct(e["mode"])
@@ -662,7 +697,7 @@ def test_image_mke2fs_makes_the_create_scratch_filesystem(tmp_path):
     the create-scratch options and no mke2fs.conf (the image has none: its
     built-in profile applies), makes an ext4 e2fsck accepts, without a
     journal."""
-    byn = by_name(read_cpio(image("initrd.img")))
+    byn = by_name(read_initrd(image("initrd.img")))
     assert stat.S_ISREG(byn["sbin/mke2fs"]["mode"]), "/sbin/mke2fs is not our mke2fs"
     assert elf_interp(byn["sbin/mke2fs"]["data"]) is None, "/sbin/mke2fs is not static"
     binary = tmp_path / "mke2fs"
@@ -692,8 +727,29 @@ def test_image_mke2fs_makes_the_create_scratch_filesystem(tmp_path):
     assert "lost+found" in ls, ls
 
 
+def test_initrd_keeps_the_cold_tools_compressed():
+    """What an idle guest never runs stays compressed in the initrd's RAM:
+    runc with its libraries, busybox, mke2fs and chronyd are symlinks into
+    /lib/lcow/tools, and the xz squashfs /init mounts there holds them
+    (issue 17). The plain rootfs.tar.gz (and so rootfs.vhd) keeps files."""
+    raw = by_name(read_cpio(image("initrd.img")))
+    sq = raw[TOOLS_IMAGE]["data"]
+    assert sq[:4] == b"hsqs", "not a squashfs image"
+    assert struct.unpack_from("<H", sq, 20)[0] == 4, "not xz-compressed"
+    assert stat.S_ISDIR(raw[TOOLS_DIR]["mode"])
+    with open(image("rootfs-runc.list")) as f:
+        cold = f.read().split() + ["bin/busybox", "sbin/mke2fs", "sbin/chronyd"]
+    for name in cold:
+        e = raw[name]
+        assert stat.S_ISLNK(e["mode"]), f"/{name} is unpacked into RAM"
+        assert e["data"] == f"/{TOOLS_DIR}/{name}".encode(), e["data"]
+    with tarfile.open(image("rootfs.tar.gz")) as tar:
+        assert all(tar.getmember(n).isfile() for n in cold)
+        assert TOOLS_IMAGE not in tar.getnames()
+
+
 def test_rootfs_tar_holds_the_initrd_tree():
-    cpio = by_name(read_cpio(image("initrd.img")))
+    cpio = by_name(read_initrd(image("initrd.img")))
     with tarfile.open(image("rootfs.tar.gz")) as tar:
         members = {m.name: m for m in tar.getmembers()}
         assert set(members) == set(cpio)

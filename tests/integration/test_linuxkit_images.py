@@ -25,7 +25,7 @@ import tarfile
 import pytest
 
 from conftest import TOP
-from test_image import IMAGE, by_name, kernel_release, read_cpio, runc_closure
+from test_image import IMAGE, by_name, kernel_release, read_cpio, read_initrd, runc_closure
 
 SCRIPT = os.path.join(TOP, "mk", "linuxkit_images.py")
 LINUXKIT_DIR = os.path.join(IMAGE, "linuxkit")
@@ -148,7 +148,7 @@ def image(name):
 @pytest.fixture(scope="module")
 def initrd():
     need_image()
-    return by_name(read_cpio(os.path.join(IMAGE, "initrd.img")))
+    return by_name(read_initrd(os.path.join(IMAGE, "initrd.img")))
 
 
 def same_entry(got, want, where):
@@ -390,5 +390,5 @@ def test_make_check_linuxkit_boots_what_linuxkit_built(tmp_path):
     assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-2000:]
     assert "hello from lcow-guest" in r.stdout, r.stdout[-4000:]
     theirs = {e["name"].rstrip("/") for e in read_cpio(str(build / "lcow-initrd.img"))}
-    ours = set(by_name(read_cpio(os.path.join(IMAGE, "initrd.img")))) - NOT_IN_IMAGES
+    ours = set(by_name(read_initrd(os.path.join(IMAGE, "initrd.img")))) - NOT_IN_IMAGES
     assert ours <= theirs, sorted(ours - theirs)

@@ -185,6 +185,25 @@ def test_cgroup2_is_mounted_favoring_dynamic_modifications(uvm):
     assert "favordynmods" in fields[3].split(","), fields
 
 
+def test_cold_tools_run_from_the_squashfs(uvm):
+    """The tools an idle guest never runs (runc, busybox, mke2fs, chronyd)
+    are not unpacked into the initramfs: /init mounted the initrd's xz
+    squashfs on /lib/lcow/tools from a loop device, and they run from there
+    (issue 17). The rootfs itself holds only their compressed image."""
+    code, out, err = uvm.sh("grep ' /lib/lcow/tools ' /proc/mounts; echo @@; "
+                            "for f in /usr/bin/runc /bin/busybox /sbin/mke2fs /sbin/chronyd; do "
+                            "stat -f -c %T $(readlink -f $f); done; echo @@; "
+                            "stat -f -c %T /bin/gcs; dmesg | grep 'init: tools:'")
+    assert code == 0, err
+    mount, types, rest = out.split("@@\n")
+    dev, mp, fstype, opts = mount.split()[:4]
+    assert (mp, fstype) == ("/lib/lcow/tools", "squashfs") and dev.startswith("/dev/loop"), mount
+    assert "ro" in opts.split(","), mount
+    assert types.split() == ["squashfs"] * 4, types
+    assert rest.split()[0] in ("tmpfs", "ramfs"), rest
+    assert f"tools: /lib/lcow/tools.squashfs mounted on /lib/lcow/tools from {dev}" in rest
+
+
 def test_uvm_process_stdin_stdout(uvm):
     data = os.urandom(256 * 1024)
     proc = uvm.host.execute(["cat"], stdin=True, stdout=True)

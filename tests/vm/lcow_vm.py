@@ -105,8 +105,9 @@ class LcowVM:
     def __init__(self, kernel, initrd, backend, *, append=None, mem=MEM, disks=(), pmem=None,
                  echo_console=None, echo_log=None, on_mark=None, boot_timeout=120,
                  entropy=True):
-        """disks: [(lun, path, read_only)] on virtio-scsi; pmem: a file for
-        one virtio-pmem device; echo_*: callables taking one text line;
+        """initrd: None boots without one (the command line then names a
+        root device); disks: [(lun, path, read_only)] on virtio-scsi; pmem: a
+        file for one virtio-pmem device; echo_*: callables taking one text line;
         on_mark(name, seconds) is called as each boot event happens."""
         self.kernel = kernel
         self.initrd = initrd
@@ -226,6 +227,10 @@ class LcowVM:
     def qemu_command(self):
         args = qemu_args(self.kernel, self.initrd, self.vu_socket, self.append, self.serial,
                          mem=self.mem)
+        if self.initrd is None:
+            # A disk root (root=/dev/pmem0 on the command line): no initramfs.
+            i = args.index("-initrd")
+            del args[i:i + 2]
         if self.pmem:
             # virtio-pmem is plugged into hotpluggable memory: slots + maxmem.
             i = args.index("-m")
