@@ -21,6 +21,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/log.h"
+#include "core/loop.h"
 #include "core/small_file.h"
 
 /* The process group of pid, from /proc/<pid>/stat (after the last ')':
@@ -105,4 +107,76 @@ int process_group_holds(pid_t pgid, const ino_t *inodes, size_t n)
 	}
 	closedir(d);
 	return found;
+}
+
+/* How often a group that outlives the child is looked at. */
+#define HOLDERS_FIRST_MS 10
+#define HOLDERS_MAX_MS 500
+
+struct holders_wait {
+	struct loop *loop;
+	pid_t pgid;
+	ino_t ino[2];
+	unsigned delay_ms;
+	struct loop_timer *timer;
+	holders_done_fn done;
+	void *data;
+};
+
+static void look_again(struct loop *l, void *data)
+{
+	struct holders_wait *w = data;
+	int rc = process_group_holds(w->pgid, w->ino, 2);
+
+	w->timer = NULL;
+	if (rc > 0) {
+		w->delay_ms = w->delay_ms * 2 > HOLDERS_MAX_MS ? HOLDERS_MAX_MS : w->delay_ms * 2;
+		w->timer = loop_timer_add(l, w->delay_ms, look_again, w);
+		if (w->timer)
+			return;
+		rc = -ENOMEM;
+	}
+	if (rc < 0)
+		log_warn("process group %d: cannot tell who holds its output (%s): taken as "
+			 "delivered",
+			 (int)w->pgid, strerror(-rc));
+	w->done(w->data);
+	free(w);
+}
+
+int holders_wait_start(struct loop *l, pid_t pgid, const ino_t out_ino[2], holders_done_fn done,
+		       void *data, struct holders_wait **out)
+{
+	struct holders_wait *w;
+
+	*out = NULL;
+	if (process_group_holds(pgid, out_ino, 2) == 0)
+		return 1;
+	w = calloc(1, sizeof(*w));
+	if (w) {
+		*w = (struct holders_wait){.loop = l,
+					   .pgid = pgid,
+					   .ino = {out_ino[0], out_ino[1]},
+					   .delay_ms = HOLDERS_FIRST_MS,
+					   .done = done,
+					   .data = data};
+		w->timer = loop_timer_add(l, w->delay_ms, look_again, w);
+	}
+	if (!w || !w->timer) {
+		free(w);
+		log_warn("process group %d: out of memory to wait for its output: taken as "
+			 "delivered",
+			 (int)pgid);
+		return 1;
+	}
+	*out = w;
+	return 0;
+}
+
+void holders_wait_cancel(struct holders_wait *w)
+{
+	if (!w)
+		return;
+	loop_timer_cancel(w->timer);
+	free(w);
 }

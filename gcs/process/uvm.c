@@ -55,7 +55,7 @@ static void unlink_process(struct uvm_process *p)
 void uvm_process_forget(struct uvm_process *p)
 {
 	unlink_process(p);
-	loop_timer_cancel(p->holders_timer);
+	holders_wait_cancel(p->holders);
 	if (p->console >= 0)
 		close(p->console);
 	free(p);
@@ -137,30 +137,11 @@ int uvm_process_resize(pid_t pid, uint32_t rows, uint32_t cols, struct error *er
 	return process_console_resize(p->pid, p->had_console, p->console, rows, cols, err);
 }
 
-/* How often a group that outlives the child is looked at: soon (a shell's
- * last background job), then less and less. */
-#define HOLDERS_FIRST_MS 10
-#define HOLDERS_MAX_MS 500
-
-static void look_at_holders(struct loop *l, void *data)
+static void on_output_let_go(void *data)
 {
 	struct uvm_process *p = data;
-	int rc = process_group_holds(p->pid, p->out_ino, 2);
 
-	p->holders_timer = NULL;
-	if (rc > 0) {
-		p->holders_delay_ms =
-			p->holders_delay_ms ? p->holders_delay_ms * 2 : HOLDERS_FIRST_MS;
-		if (p->holders_delay_ms > HOLDERS_MAX_MS)
-			p->holders_delay_ms = HOLDERS_MAX_MS;
-		p->holders_timer = loop_timer_add(l, p->holders_delay_ms, look_at_holders, p);
-		if (p->holders_timer)
-			return;
-		rc = -ENOMEM;
-	}
-	if (rc < 0)
-		log_warn("pid %d: cannot tell who holds its output (%s): taken as delivered",
-			 (int)p->pid, strerror(-rc));
+	p->holders = NULL;
 	p->outputs--;
 	check_complete(p);
 }
@@ -175,10 +156,9 @@ static void on_child_exit(struct loop *l, pid_t pid, int status, void *data)
 	 * connection's read side here too). */
 	relay_cancel(p->in);
 	p->in = NULL;
-	if (p->out_ino[0] || p->out_ino[1]) {
-		look_at_holders(l, p);
-		return;
-	}
+	if ((p->out_ino[0] || p->out_ino[1]) &&
+	    holders_wait_start(l, p->pid, p->out_ino, on_output_let_go, p, &p->holders) == 1)
+		p->outputs--;
 	check_complete(p);
 }
 

@@ -6,7 +6,7 @@
 #include "process/uvm.h"
 
 struct relay;
-struct loop_timer;
+struct holders_wait;
 
 struct uvm_process {
 	pid_t pid;
@@ -21,11 +21,10 @@ struct uvm_process {
 	int console; /* the pty master until complete, else -1 */
 	struct relay *in;
 	struct relay *out[2];
-	unsigned outputs;		  /* output relays still running, or 1 while the
+	unsigned outputs;	      /* output relays still running, or 1 while the
 			   * session still holds the output sockets */
-	ino_t out_ino[2];		  /* the output sockets the child was given */
-	struct loop_timer *holders_timer; /* the next look at the holders */
-	unsigned holders_delay_ms;
+	ino_t out_ino[2];	      /* the output sockets the child was given */
+	struct holders_wait *holders; /* waiting for them to be let go */
 	struct uvm_process *next;
 };
 
