@@ -19,7 +19,7 @@ import pytest
 from conftest import OUT, require_root
 from container_host import (ACTIVITY, HR, Msg, ContainerEnv, cgroup_dirs, exec_process,
                             mount_count, proc_children, proc_fds)
-from uvm_process import read_until
+from uvm_process import read_all, read_until
 
 GCS = os.path.join(OUT, "gcs")
 MiB = 1 << 20
@@ -476,6 +476,34 @@ def test_exec_into_a_running_container(host):
     assert init.wait_code() == 137
     host.notification()
     for p in (init, e, e2, e3):
+        p.close()
+    assert c.delete().result == 0
+
+
+def test_exec_writes_into_its_connections_and_the_wait_follows_its_output(host):
+    # An exec without a console gets the connections themselves as its
+    # stdio (no relay); its wait still comes after every byte, a background
+    # job's included, and the EOF.
+    c = host.container("exec2", sh("echo up; exec sleep 300"))
+    c.must_create()
+    init = c.start(stdout=True)
+    read_until(init.stdout, b"up\n")
+    e = c.exec(exec_process(sh("for i in 0 1 2; do readlink /proc/$$/fd/$i; done")),
+               stdin=True, stdout=True, stderr=True)
+    links = e.read_stdout().split()
+    assert len(links) == 3 and all(x.startswith(b"socket:[") for x in links), links
+    assert len(set(links)) == 3, links
+    assert e.wait_code() == 0
+    e2 = c.exec(exec_process(sh("(sleep 1; echo late) & echo early")), stdout=True)
+    t0 = time.monotonic()
+    assert e2.wait_code() == 0
+    assert time.monotonic() - t0 > 0.8
+    e2.stdout.settimeout(1.0)
+    assert read_all(e2.stdout) == b"early\nlate\n"
+    assert c.shutdown(forced=True).result == 0
+    assert init.wait_code() == 137
+    host.notification()
+    for p in (init, e, e2):
         p.close()
     assert c.delete().result == 0
 
