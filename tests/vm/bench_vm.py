@@ -18,8 +18,9 @@ backend, driven as hcsshim drives it (make bench-vm). Figures, not a test.
              uvm        a UVM process with CreateStdOutPipe/CreateStdInPipe:
                         dd <-> pipe <-> the gcs's relay <-> the vsock
                         connection the gcs dialled (spec §6.3)
-             container  the same through a process exec'd in a busybox
-                        container (its pipes come from runc)
+             container  a process exec'd in a busybox container (runc
+                        passes it the connections the gcs dialled; a
+                        container's init is relayed instead: see README)
            guest -> host from the host's first byte to EOF; host -> guest
            from the host's first send to WaitForProcess's answer (dd has
            read everything). Median of --stdio-runs, interleaved.
