@@ -10,7 +10,6 @@ import os
 import re
 import shutil
 import subprocess
-import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -115,15 +114,7 @@ class Guest:
         self.boot_seconds = self.vm.marks["negotiated"]
 
     def sh(self, script, timeout=60):
-        proc = self.host.execute(["/bin/sh", "-c", script], stdout=True, stderr=True)
-        box = {}
-        t = threading.Thread(target=lambda: box.update(err=read_all(proc.stderr)), daemon=True)
-        t.start()
-        out = read_all(proc.stdout)
-        t.join(timeout)
-        proc.close()
-        code = proc.wait(timeout=timeout).json["ExitCode"]
-        return code, out.decode(errors="replace"), box.get("err", b"").decode(errors="replace")
+        return self.host.sh(script, timeout=timeout)
 
     def mounts(self):
         code, out, err = self.sh("cat /proc/mounts")

@@ -85,19 +85,7 @@ class Uvm:
 
     def sh(self, script, stdin=None, timeout=60):
         """Runs sh -c script in the UVM; returns (exit code, stdout, stderr)."""
-        proc = self.host.execute(["/bin/sh", "-c", script], stdin=stdin is not None,
-                                 stdout=True, stderr=True)
-        if stdin is not None:
-            proc.stdin.sendall(stdin)
-            proc.close_stdin()
-        box = {}
-        t = threading.Thread(target=lambda: box.update(err=read_all(proc.stderr)), daemon=True)
-        t.start()
-        out = read_all(proc.stdout)
-        t.join(timeout)
-        proc.close()
-        code = proc.wait(timeout=timeout).json["ExitCode"]
-        return code, out.decode(errors="replace"), box.get("err", b"").decode(errors="replace")
+        return self.host.sh(script, stdin, timeout)
 
     def mounts(self):
         code, out, err = self.sh("cat /proc/mounts")

@@ -181,6 +181,22 @@ class UvmHost:
         assert reply.result == 0, reply.json
         return proc
 
+    def sh(self, script, stdin=None, timeout=60):
+        """Runs sh -c script; returns (exit code, stdout, stderr) as text."""
+        proc = self.execute(["/bin/sh", "-c", script], stdin=stdin is not None,
+                            stdout=True, stderr=True)
+        if stdin is not None:
+            proc.stdin.sendall(stdin)
+            proc.close_stdin()
+        box = {}
+        t = threading.Thread(target=lambda: box.update(err=read_all(proc.stderr)), daemon=True)
+        t.start()
+        out = read_all(proc.stdout)
+        t.join(timeout)
+        proc.close()
+        code = proc.wait(timeout=timeout).json["ExitCode"]
+        return code, out.decode(errors="replace"), box.get("err", b"").decode(errors="replace")
+
     def try_execute(self, args=None, **kw):
         """The error reply of an ExecuteProcess expected to fail."""
         reply, proc = self.finish_execute(*self.execute_request(args, **kw))

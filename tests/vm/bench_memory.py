@@ -30,7 +30,6 @@ import re
 import shutil
 import sys
 import tempfile
-import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -67,18 +66,10 @@ echo @@du; du -x -k -a / 2>/dev/null
 
 
 def sh(host, script, timeout=120):
-    proc = host.execute(["/bin/sh", "-c", script], stdout=True, stderr=True)
-    box = {}
-    t = threading.Thread(target=lambda: box.update(err=read_all(proc.stderr)), daemon=True)
-    t.start()
-    out = read_all(proc.stdout)
-    t.join(timeout)
-    proc.close()
-    code = proc.wait(timeout=timeout).json["ExitCode"]
+    code, out, err = host.sh(script, timeout=timeout)
     if code != 0:
-        raise SystemExit(f"bench-memory: `{script.strip()[:60]}` exited {code}: "
-                         f"{box.get('err', b'').decode(errors='replace')[-500:]}")
-    return out.decode(errors="replace")
+        raise SystemExit(f"bench-memory: `{script.strip()[:60]}` exited {code}: {err[-500:]}")
+    return out
 
 
 def meminfo(host):
