@@ -480,14 +480,20 @@ def test_exec_into_a_running_container(host):
     assert c.delete().result == 0
 
 
+def sleeping_container(host, cid):
+    """A started container whose init said "up" and sleeps: (container, init)."""
+    c = host.container(cid, sh("echo up; exec sleep 300"))
+    c.must_create()
+    init = c.start(stdout=True)
+    read_until(init.stdout, b"up\n")
+    return c, init
+
+
 def test_exec_writes_into_its_connections_and_the_wait_follows_its_output(host):
     # An exec without a console gets the connections themselves as its
     # stdio (no relay); its wait still comes after every byte, a background
     # job's included, and the EOF.
-    c = host.container("exec2", sh("echo up; exec sleep 300"))
-    c.must_create()
-    init = c.start(stdout=True)
-    read_until(init.stdout, b"up\n")
+    c, init = sleeping_container(host, "exec2")
     e = c.exec(exec_process(sh("for i in 0 1 2; do readlink /proc/$$/fd/$i; done")),
                stdin=True, stdout=True, stderr=True)
     links = e.read_stdout().split()
@@ -530,10 +536,7 @@ def test_tty_container_with_resize(host):
 
 
 def test_exec_with_a_terminal_and_resize_of_a_pipe_process(host):
-    c = host.container("tty2", sh("echo up; exec sleep 300"))
-    c.must_create()
-    init = c.start(stdout=True)
-    read_until(init.stdout, b"up\n")
+    c, init = sleeping_container(host, "tty2")
     assert init.resize(10, 10).result == HR.E_FAIL  # no console
     e = c.exec(exec_process(sh("[ -t 0 ] && [ -t 1 ] && echo on-a-tty"), terminal=True),
                stdout=True)
