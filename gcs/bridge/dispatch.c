@@ -49,12 +49,12 @@ static void unlink_request(struct request_priv *rp)
 }
 
 /* The request's one line: its total time (until its reply went to the
- * kernel, `ns`), and runc's part of it when it ran runc (the rest is the
- * gcs's own). */
+ * kernel, `ns`), and runc's part of it when it ran runc, or the part spent
+ * waiting for the process it names to end (the rest is the gcs's own). */
 static void log_done(struct request_priv *rp, uint64_t ns, uint32_t hresult, const char *errmsg)
 {
 	enum log_level level = hresult ? LOG_INFO : LOG_DEBUG;
-	struct log_field f[8];
+	struct log_field f[10];
 	size_t n = 0;
 
 	if (!log_enabled(level))
@@ -68,6 +68,8 @@ static void log_done(struct request_priv *rp, uint64_t ns, uint32_t hresult, con
 	f[n++] = LOG_UINT("us", ns / 1000);
 	if (rp->ran_runc)
 		f[n++] = LOG_UINT("runc_us", rp->runc_ns / 1000);
+	if (rp->waited_process)
+		f[n++] = LOG_UINT("process_us", rp->process_ns / 1000);
 	log_fields(level, f, n, "%s%s", hresult ? "request failed: " : "request done",
 		   hresult ? errmsg : "");
 }
@@ -149,6 +151,14 @@ void request_add_runc_ns(struct request *req, uint64_t ns)
 {
 	priv(req)->runc_ns += ns;
 	priv(req)->ran_runc = true;
+}
+
+void request_note_process_reaped(struct request *req, uint64_t reaped_ns)
+{
+	struct request_priv *rp = priv(req);
+
+	rp->waited_process = true;
+	rp->process_ns = reaped_ns > rp->started_ns ? reaped_ns - rp->started_ns : 0;
 }
 
 bool request_is_live(const struct request *req)

@@ -27,6 +27,8 @@ struct request_priv {
 	uint64_t started_ns; /* loop_now_ns() */
 	uint64_t runc_ns;    /* request_add_runc_ns() */
 	bool ran_runc;
+	uint64_t process_ns; /* request_note_process_reaped() */
+	bool waited_process;
 	const char *handler;
 	struct json_object *body;
 	bool in_handler; /* the handler is running: free after it returns */

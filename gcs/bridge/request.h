@@ -59,6 +59,12 @@ void request_on_cancel(struct request *req, void (*fn)(struct request *req, void
  * total (us): the difference is the gcs's own share. */
 void request_add_runc_ns(struct request *req, uint64_t ns);
 
+/* For a request answered when a process ended (WaitForProcess): the
+ * process was reaped at reaped_ns (loop_now_ns()). The log line reports the
+ * time from the request to then as process_us, the process's own time
+ * rather than the gcs's. */
+void request_note_process_reaped(struct request *req, uint64_t reaped_ns);
+
 /* False once the connection the request came from has dropped: its reply
  * will be discarded. */
 bool request_is_live(const struct request *req);

@@ -90,10 +90,12 @@ struct container_exit_report {
 /* Set once by the front end (the handlers), before any container exists;
  * every callback runs on the loop thread. */
 struct container_events {
-	/* A process is complete (§6.3) with this exit code. True when the
-	 * code was delivered to someone (a wait answered): the runtime then
-	 * calls cproc_collected() itself. */
-	bool (*process_complete)(void *data, const char *cid, pid_t pid, uint32_t exitcode);
+	/* A process is complete (§6.3) with this exit code; it was reaped at
+	 * reaped_ns (loop_now_ns()). True when the code was delivered to
+	 * someone (a wait answered): the runtime then calls cproc_collected()
+	 * itself. */
+	bool (*process_complete)(void *data, const char *cid, pid_t pid, uint32_t exitcode,
+				 uint64_t reaped_ns);
 	/* A process left with its container (DeleteContainerState) before
 	 * its exit code was collected; why: "its container was deleted". */
 	void (*process_gone)(void *data, const char *cid, pid_t pid, const char *why);
@@ -128,6 +130,7 @@ struct cproc {
 	bool watched;	     /* loop_child_watch() is on */
 	bool reaped;	     /* status is valid */
 	int status;	     /* wait status */
+	uint64_t reaped_ns;  /* loop_now_ns() when it was reaped */
 	bool post_exit_done; /* init: kill --all and OOM count done */
 	bool complete;
 	bool answered; /* a WaitForProcess got the exit code */

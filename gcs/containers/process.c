@@ -145,6 +145,7 @@ static void on_process_exit(struct loop *l, pid_t pid, int status, void *data)
 
 	p->watched = false;
 	p->reaped = true;
+	p->reaped_ns = loop_now_ns();
 	p->status = status;
 	/* Nobody reads its stdin any more. */
 	relay_cancel(p->in);
@@ -260,7 +261,7 @@ static void report_complete(struct cproc *p)
 	const struct container_events *ev = container_events();
 
 	if (ev->process_complete &&
-	    ev->process_complete(ev->data, p->c->id, p->pid, cproc_exit_code(p)))
+	    ev->process_complete(ev->data, p->c->id, p->pid, cproc_exit_code(p), p->reaped_ns))
 		cproc_collected(p);
 }
 

@@ -85,7 +85,7 @@ static int container_wait(struct request *req, struct error *err)
 	cproc_exit_status(c, pid, &complete, &code);
 	if (!complete)
 		return waiters_add(c->id, pid, req, m->timeoutinms, err);
-	rc = waiters_reply_exit(req, code);
+	rc = waiters_reply_exit(req, code, 0);
 	cproc_collected(cproc_find(c, pid));
 	return rc;
 }
@@ -253,9 +253,10 @@ MODIFY_HANDLER("PodCgroupMemoryLimit", SCOPE_UVM, modify_pod_memory)
 
 /* ---- what the container runtime reports ----------------------------------------- */
 
-static bool on_process_complete(void *data, const char *cid, pid_t pid, uint32_t exitcode)
+static bool on_process_complete(void *data, const char *cid, pid_t pid, uint32_t exitcode,
+				uint64_t reaped_ns)
 {
-	return waiters_answer(cid, pid, exitcode);
+	return waiters_answer(cid, pid, exitcode, reaped_ns);
 }
 
 static void on_process_gone(void *data, const char *cid, pid_t pid, const char *why)

@@ -59,7 +59,7 @@ int uvm_wait_request(struct request *req, struct error *err)
 		return not_found(err, "WaitForProcess", m->processid);
 	if (!complete)
 		return waiters_add("", pid, req, m->timeoutinms, err);
-	rc = waiters_reply_exit(req, code);
+	rc = waiters_reply_exit(req, code, 0);
 	uvm_process_collected(pid);
 	return rc;
 }
@@ -115,9 +115,9 @@ HANDLER(MSG_RESIZE_CONSOLE, SCOPE_UVM, gcs__container_resize_console, uvm_resize
 
 /* ---- what the process runtime reports ----------------------------------------- */
 
-static bool on_complete(void *data, pid_t pid, uint32_t exitcode)
+static bool on_complete(void *data, pid_t pid, uint32_t exitcode, uint64_t reaped_ns)
 {
-	return waiters_answer("", pid, exitcode);
+	return waiters_answer("", pid, exitcode, reaped_ns);
 }
 
 static int process_startup(struct gcs *g, struct error *err)

@@ -77,16 +77,18 @@ static void unlink_waiter(struct waiter *w)
 	request_on_cancel(w->req, NULL, NULL);
 }
 
-int waiters_reply_exit(struct request *req, uint32_t exitcode)
+int waiters_reply_exit(struct request *req, uint32_t exitcode, uint64_t reaped_ns)
 {
 	Gcs__ContainerWaitForProcessResponse resp = GCS__CONTAINER_WAIT_FOR_PROCESS_RESPONSE__INIT;
 
+	request_note_process_reaped(req, reaped_ns);
 	resp.exitcode = exitcode;
 	return request_reply(req, &resp.base);
 }
 
 /* Completes every wait of (cid, pid): with the exit code, or err. */
-static bool complete_group(const char *cid, pid_t pid, uint32_t exitcode, const struct error *err)
+static bool complete_group(const char *cid, pid_t pid, uint32_t exitcode, uint64_t reaped_ns,
+			   const struct error *err)
 {
 	struct group *g = find_group(cid, pid);
 
@@ -99,21 +101,21 @@ static bool complete_group(const char *cid, pid_t pid, uint32_t exitcode, const 
 		if (err)
 			request_fail(w->req, err);
 		else
-			waiters_reply_exit(w->req, exitcode);
+			waiters_reply_exit(w->req, exitcode, reaped_ns);
 		free(w);
 	}
 	drop_group_if_empty(g);
 	return true;
 }
 
-bool waiters_answer(const char *cid, pid_t pid, uint32_t exitcode)
+bool waiters_answer(const char *cid, pid_t pid, uint32_t exitcode, uint64_t reaped_ns)
 {
-	return complete_group(cid, pid, exitcode, NULL);
+	return complete_group(cid, pid, exitcode, reaped_ns, NULL);
 }
 
 void waiters_fail(const char *cid, pid_t pid, const struct error *err)
 {
-	complete_group(cid, pid, 0, err);
+	complete_group(cid, pid, 0, 0, err);
 }
 
 static void on_timeout(struct loop *l, void *data)

@@ -22,8 +22,9 @@
  * gets an error instead of growing the gcs without bound. */
 #define WAITERS_MAX_PER_PROCESS 1024
 
-/* Answers req with exitcode (a wait on a complete process). */
-int waiters_reply_exit(struct request *req, uint32_t exitcode);
+/* Answers req with exitcode (a wait on a complete process, reaped at
+ * reaped_ns: 0 when that was before the request). */
+int waiters_reply_exit(struct request *req, uint32_t exitcode, uint64_t reaped_ns);
 
 /* Keeps req pending until waiters_answer() or waiters_fail() for (cid,
  * pid). Its timer fails it with ERR_TIMEOUT "WaitForProcess: process <pid>
@@ -35,9 +36,10 @@ int waiters_reply_exit(struct request *req, uint32_t exitcode);
 int waiters_add(const char *cid, pid_t pid, struct request *req, uint32_t timeout_ms,
 		struct error *err);
 
-/* Answers every pending wait on (cid, pid) with exitcode; true if there
- * was any. */
-bool waiters_answer(const char *cid, pid_t pid, uint32_t exitcode);
+/* Answers every pending wait on (cid, pid) with exitcode; the process was
+ * reaped at reaped_ns (loop_now_ns()), which each request's log line
+ * counts as the process's time. True if there was any. */
+bool waiters_answer(const char *cid, pid_t pid, uint32_t exitcode, uint64_t reaped_ns);
 
 /* Fails every pending wait on (cid, pid) with err. */
 void waiters_fail(const char *cid, pid_t pid, const struct error *err);

@@ -88,7 +88,8 @@ static void check_complete(struct uvm_process *p)
 		return;
 	}
 	/* External processes are forgotten once their exit code is out. */
-	if (listener && listener(listener_data, p->pid, process_uvm_exit_code(p->status)))
+	if (listener &&
+	    listener(listener_data, p->pid, process_uvm_exit_code(p->status), p->reaped_ns))
 		uvm_process_forget(p);
 }
 
@@ -151,6 +152,7 @@ static void on_child_exit(struct loop *l, pid_t pid, int status, void *data)
 	struct uvm_process *p = data;
 
 	p->reaped = true;
+	p->reaped_ns = loop_now_ns();
 	p->status = status;
 	/* Nobody reads the stdin any more (the reference shuts the
 	 * connection's read side here too). */

@@ -33,7 +33,8 @@ int uvm_process_start(struct gcs *g, const Gcs__ExecuteProcessSettings *s,
 
 /* The listener hears of every process that becomes complete; it returns
  * true when it delivered the exit code (the process is then forgotten). */
-typedef bool (*uvm_process_complete_fn)(void *data, pid_t pid, uint32_t exitcode);
+typedef bool (*uvm_process_complete_fn)(void *data, pid_t pid, uint32_t exitcode,
+					uint64_t reaped_ns);
 void uvm_process_set_listener(uvm_process_complete_fn fn, void *data);
 
 /* Whether pid is complete and its exit code (process_uvm_exit_code).

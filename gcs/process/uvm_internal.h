@@ -14,9 +14,10 @@ struct uvm_process {
 	struct gcs *gcs;
 	uint64_t started_ms;
 	bool reaped;
-	int status;    /* wait status once reaped */
-	bool complete; /* reaped, and the output relays are done */
-	bool doomed;   /* killed because its start failed: nobody waits */
+	uint64_t reaped_ns; /* loop_now_ns() then */
+	int status;	    /* wait status once reaped */
+	bool complete;	    /* reaped, and the output relays are done */
+	bool doomed;	    /* killed because its start failed: nobody waits */
 	bool had_console;
 	int console; /* the pty master until complete, else -1 */
 	struct relay *in;

@@ -110,7 +110,8 @@ def test_echo_hello_and_the_notification_follows_the_wait(host):
 def test_request_log_lines_say_how_long_runc_took(host):
     """Each container request that ran runc logs runc's wall time (runc_us)
     beside its total (us): both there, runc's part within the total; a
-    request that ran no runc has no runc_us."""
+    request that ran no runc has no runc_us. A wait logs the time it waited
+    for the process instead (process_us)."""
     c = host.container("timed1", ["/bin/true"])
     ids = {"Create": c.must_create().id}
     p = c.start()
@@ -134,6 +135,7 @@ def test_request_log_lines_say_how_long_runc_took(host):
     assert 0 < start["runc_us"] <= start["us"], start
     wait = done(ids["WaitForProcess"])
     assert "runc_us" not in wait and wait["us"] >= 0, wait
+    assert 0 <= wait["process_us"] <= wait["us"], wait
 
 
 def test_config_json_keeps_what_the_guest_does_not_change(host):

@@ -243,6 +243,28 @@ def test_several_waiters_all_get_the_exit_code(host):
     assert p.wait().result == HR.NOT_FOUND
 
 
+def test_wait_log_line_counts_the_process_time_apart(host):
+    """A WaitForProcess's log line says how long it waited for the process
+    itself (process_us, up to the reaping): the rest of `us` is the gcs's.
+    A wait sent after the process ended waited for nothing."""
+    log = host.gcs.log
+
+    def done(rid):
+        return log.wait_for(lambda e: e.get("msg") == "request done" and e.get("id") == rid)
+
+    p = host.execute(sh("sleep 0.3; exit 4"))
+    wid = host.send_wait(p.pid)
+    assert exit_code(host.bridge.wait_reply(wid, 10)) == 4
+    e = done(wid)
+    assert 250_000 <= e["process_us"] <= e["us"], e
+    p = host.execute(sh("exit 6"))
+    time.sleep(0.3)
+    wid = host.send_wait(p.pid)
+    assert exit_code(host.bridge.wait_reply(wid, 10)) == 6
+    e = done(wid)
+    assert e["process_us"] == 0, e
+
+
 def test_wait_timeout_and_later_wait(host):
     p = host.execute([BB, "sleep", "30"])
     t0 = time.monotonic()

@@ -26,6 +26,7 @@ struct heard {
 	int n;
 	pid_t pid;
 	uint32_t code;
+	uint64_t reaped_ns, heard_ns;
 	bool deliver; /* what the listener answers */
 };
 
@@ -45,13 +46,15 @@ static bool wanted(void *data)
 	return ((struct started *)data)->wanted;
 }
 
-static bool on_complete(void *data, pid_t pid, uint32_t code)
+static bool on_complete(void *data, pid_t pid, uint32_t code, uint64_t reaped_ns)
 {
 	struct heard *h = data;
 
 	h->n++;
 	h->pid = pid;
 	h->code = code;
+	h->reaped_ns = reaped_ns;
+	h->heard_ns = loop_now_ns();
 	return h->deliver;
 }
 
@@ -112,6 +115,9 @@ TEST(a_started_process_reports_its_exit_code_to_the_listener)
 	run_until(g.loop, &h.n);
 	CHECK_EQ(h.pid, s.pid);
 	CHECK_EQ(h.code, 3);
+	/* When it was reaped: after it started, by the time it was heard of. */
+	CHECK(h.reaped_ns > 0);
+	CHECK(h.reaped_ns <= h.heard_ns);
 	/* Not delivered: kept until someone collects it. */
 	CHECK_OK(uvm_process_exit_status(s.pid, &complete, &code));
 	CHECK(complete);
