@@ -120,11 +120,13 @@ build_chrony() {
 }
 
 # recipe_hash <package>: what its build depends on besides the version: the
-# build function and the flags every package is built with.
+# build function and the flags every package is built with. The output
+# directory is left out (CPPFLAGS names it): the same recipe built for
+# another worktree, through a build/deps link, must not look changed.
 recipe_hash() {
 	{
 		declare -f "build_${1//-/_}"
-		printf '%s\n' "$CC" "$CFLAGS" "$CPPFLAGS"
+		printf '%s\n' "$CC" "$CFLAGS" "${CPPFLAGS//"$dir"/<dir>}"
 	} | sha256sum | cut -c1-12
 }
 

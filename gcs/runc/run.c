@@ -14,6 +14,7 @@
  * EOF on a pipe could hang; a memfd is simply read once runc has exited. */
 #include "runc/runc.h"
 #include "core/child_exec.h"
+#include "core/small_file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -348,18 +349,13 @@ int runc_run(const struct runc_config *rc, const struct runc_argv *a, struct run
 
 int runc_read_pid_file(const char *path, pid_t *pid, struct error *e)
 {
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
 	char buf[32];
-	ssize_t n;
+	ssize_t n = small_file_read_at(AT_FDCWD, path, buf, sizeof(buf));
 	char *end;
 	long v;
 
-	if (fd < 0)
-		return error_errno(e, errno, "open pid file %s", path);
-	n = read(fd, buf, sizeof(buf) - 1);
 	if (n < 0)
-		return error_errno(e, errno, "read pid file %s", path);
-	buf[n] = '\0';
+		return error_errno(e, (int)-n, "read pid file %s", path);
 	errno = 0;
 	v = strtol(buf, &end, 10);
 	if (errno || end == buf || (*end && *end != '\n') || v <= 0 || v > 0x3fffffff)
