@@ -149,18 +149,21 @@ static int setup(struct gcs *g, const struct gcs_options *o, struct error *err)
 }
 
 /* With the boot stamps bench-vm splits the boot by (guest clock, µs):
- * init's start as init passed it, if it did, and ours. */
+ * init's start and steps as init passed them, if it did, and ours. */
 static void log_started(void)
 {
 	const char *init = getenv(BOOTTIME_INIT_ENV);
+	const char *steps = getenv(BOOTTIME_STEPS_ENV);
 	uint64_t now = boottime_ns() / 1000;
 
 	if (init) {
 		log_fields(LOG_INFO,
 			   LOG_FIELDS(LOG_INT("pid", getpid()), LOG_UINT("boottimeUs", now),
-				      LOG_UINT("initStartedUs", strtoull(init, NULL, 10) / 1000)),
+				      LOG_UINT("initStartedUs", strtoull(init, NULL, 10) / 1000),
+				      LOG_STR("initStepsUs", steps ? steps : "")),
 			   "GCS started");
 		unsetenv(BOOTTIME_INIT_ENV);
+		unsetenv(BOOTTIME_STEPS_ENV);
 		return;
 	}
 	log_fields(LOG_INFO, LOG_FIELDS(LOG_INT("pid", getpid()), LOG_UINT("boottimeUs", now)),

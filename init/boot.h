@@ -58,4 +58,11 @@ struct boot_op {
  * errno of the first fatal failure (already logged). */
 int init_boot_run(const struct boot_op *ops, size_t n, const struct init_options *o);
 
+/* What the last init_boot_run took, in the guest's clock, for the boot's
+ * log (bench-vm splits the boot with it): "mounts=<us>" for the mounts,
+ * directories and links together, then "<step>=<us>" for each step that
+ * ran, its name without "init_", comma-separated, NUL-terminated and cut
+ * to len. Returns the length written. */
+size_t init_boot_times(char *buf, size_t len);
+
 #endif

@@ -141,21 +141,27 @@ static void log_command(char *const argv[])
 	klog(KLOG_INFO, "starting %s", line);
 }
 
-/* When init began, for the child's log (boottime.h). */
+/* When init began and what its steps took, for the child's log
+ * (boottime.h). */
 static char started_env[64];
+static char steps_env[512];
 
 /* Starts the command line and the debug shell; returns the primary pid. */
 static pid_t start_children(const struct init_options *o, pid_t *other)
 {
-	char *envp[5];
+	char *envp[6];
 	char *shell[2] = {(char *)o->debug_shell, NULL};
+	size_t n = strlen(BOOTTIME_STEPS_ENV "=");
 	pid_t pid = 0;
 
-	init_child_env(envp, ARRAY_SIZE(envp) - 1);
-	for (size_t i = 0; i + 1 < ARRAY_SIZE(envp); i++) {
+	memcpy(steps_env, BOOTTIME_STEPS_ENV "=", n);
+	init_boot_times(steps_env + n, sizeof(steps_env) - n);
+	init_child_env(envp, ARRAY_SIZE(envp) - 2);
+	for (size_t i = 0; i + 2 < ARRAY_SIZE(envp); i++) {
 		if (!envp[i]) {
 			envp[i] = started_env;
-			envp[i + 1] = NULL;
+			envp[i + 1] = steps_env;
+			envp[i + 2] = NULL;
 			break;
 		}
 	}

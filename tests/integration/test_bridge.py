@@ -495,12 +495,14 @@ def test_boot_stamps_in_the_log():
     # init passes the moment it started; the gcs logs it with its own
     # start and the bridge's connection, in CLOCK_BOOTTIME (bench-vm's
     # guest-clock split of the boot).
-    g = GcsProcess(GCS, env={"LCOW_INIT_STARTED_NS": "123456789"})
+    g = GcsProcess(GCS, env={"LCOW_INIT_STARTED_NS": "123456789",
+                             "LCOW_INIT_STEPS_US": "mounts=12,cgroups_setup=345"})
     try:
         g.accept_bridge().negotiate()
         started = g.log.wait_for(lambda e: e["msg"] == "GCS started")
         connected = g.log.wait_for(lambda e: e["msg"] == "bridge connected, serving")
         assert started["initStartedUs"] == 123456
+        assert started["initStepsUs"] == "mounts=12,cgroups_setup=345"
         assert 0 < started["boottimeUs"] <= connected["boottimeUs"]
         assert connected["boottimeUs"] <= time.clock_gettime_ns(time.CLOCK_BOOTTIME) // 1000
     finally:

@@ -119,8 +119,14 @@ def test_boot_entropy_log_negotiate_within_bound(uvm):
     assert caps["RuntimeOsType"] == "Linux"
     assert {"Major": 2, "Minor": 1} in caps["SupportedSchemaVersions"]
     assert isinstance(caps["GuestDefinedCapabilities"], dict)
-    # The log stream carries the gcs's own start-up lines as JSON.
-    uvm.vm.log.wait_for(lambda e: e["msg"] == "GCS started", timeout=10)
+    # The log stream carries the gcs's own start-up lines as JSON, with
+    # what init's boot steps took (bench-vm's split of the boot).
+    e = uvm.vm.log.wait_for(lambda e: e["msg"] == "GCS started", timeout=10)
+    steps = dict(kv.split("=") for kv in e["initStepsUs"].split(","))
+    assert list(steps)[0] == "mounts", e
+    for step in ("cgroups_setup", "loopback_up", "modules_load", "tools_mount",
+                 "entropy_seed"):
+        assert steps[step].isdigit(), e
 
 
 def test_time_sync_without_a_hyperv_clock_says_so(uvm):

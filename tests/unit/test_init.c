@@ -320,6 +320,41 @@ TEST(boot_stops_at_the_first_fatal_failure)
 	CHECK_EQ(step_calls, 1);
 }
 
+static int init_step_named(const struct init_options *o)
+{
+	(void)o;
+	return 0;
+}
+
+TEST(boot_times_name_each_step_that_ran_after_the_mounts)
+{
+	const struct boot_op ops[] = {
+		BOOT_STEP_OP(step_ok, 0),
+		BOOT_MKDIR_OP("/", 0755, 0),		/* exists: fine */
+		BOOT_STEP_OP(step_ok, BOOT_IF_ENTROPY), /* does not apply */
+		BOOT_STEP_OP(init_step_named, 0),
+	};
+	struct init_options o = {0};
+	char buf[128], small[12];
+	unsigned long long a, b, c;
+	int end = 0;
+
+	CHECK_OK(init_boot_run(ops, ARRAY_SIZE(ops), &o));
+	CHECK(init_boot_times(buf, sizeof(buf)) == strlen(buf));
+	/* The mounts first; "init_" dropped; the step that did not apply
+	 * absent. */
+	CHECK_EQ(sscanf(buf, "mounts=%llu,step_ok=%llu,step_named=%llu%n", &a, &b, &c, &end), 3);
+	CHECK_EQ((size_t)end, strlen(buf));
+	/* Cut to the buffer, still a string. */
+	CHECK_EQ(init_boot_times(small, sizeof(small)), sizeof(small) - 1);
+	CHECK_EQ(strncmp(small, "mounts=", 7), 0);
+	/* A new run starts afresh. */
+	CHECK_OK(init_boot_run(ops, 1, &o));
+	init_boot_times(buf, sizeof(buf));
+	CHECK_EQ(sscanf(buf, "mounts=0,step_ok=%llu%n", &b, &end), 1);
+	CHECK_EQ((size_t)end, strlen(buf));
+}
+
 TEST(klog_records_are_single_lines)
 {
 	char buf[24];
