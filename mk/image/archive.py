@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Reproducible archives of a staged root file system.
 
-    archive.py cpio STAGE OUT.gz [--node PATH:TYPE:MAJOR:MINOR:MODE ...]
+    archive.py cpio STAGE OUT.gz [--node PATH:TYPE:MAJOR:MINOR:MODE ...] [--stored PATH ...]
     archive.py tar  STAGE OUT.gz [--node ...]
 
 Writes a gzip'd newc cpio (the initrd) or a gzip'd tar (rootfs.tar.gz) of the
@@ -11,6 +11,12 @@ children; inode numbers are assigned in that order and the gzip header holds
 no name or time. The same tree therefore always gives the same bytes, whoever
 builds it and whenever. --node adds a device node (e.g. dev/console:c:5:1:600)
 that an unprivileged build could not create in STAGE.
+
+--stored PATH (cpio only) moves a file that is compressed already out of the
+gzip'd archive into a plain cpio appended after it: the kernel unpacks a
+concatenation of compressed and uncompressed archives (padded to 4 bytes;
+Documentation/driver-api/early-userspace/buffer-format.rst), and inflating
+what gzip cannot shrink only costs boot time.
 """
 import argparse
 import gzip
@@ -57,7 +63,7 @@ def walk(stage, nodes):
     return [entries[k] for k in sorted(entries, key=lambda p: p.split("/"))]
 
 
-def cpio_newc(entries):
+def cpio_newc(entries, first_ino=1, pad=512):
     out = io.BytesIO()
 
     def record(ino, e, name, data):
@@ -70,11 +76,11 @@ def cpio_newc(entries):
         out.write(data)
         out.write(b"\0" * (-out.tell() % 4))
 
-    for ino, e in enumerate(entries, start=1):
+    for ino, e in enumerate(entries, start=first_ino):
         data = e.link.encode() if e.link is not None else e.data
         record(ino, e, e.path, data)
     record(0, Entry("TRAILER!!!", 0), "TRAILER!!!", b"")
-    out.write(b"\0" * (-out.tell() % 512))
+    out.write(b"\0" * (-out.tell() % pad))
     return out.getvalue()
 
 
@@ -110,14 +116,23 @@ def main():
     ap.add_argument("stage")
     ap.add_argument("output")
     ap.add_argument("--node", action="append", default=[])
+    ap.add_argument("--stored", action="append", default=[])
     args = ap.parse_args()
     entries = walk(args.stage, args.node)
+    stored = [e for e in entries if e.path in args.stored]
+    if len(stored) != len(args.stored) or (stored and args.format != "cpio") or any(
+            not stat.S_ISREG(e.mode) for e in stored):
+        sys.exit(f"archive: --stored takes regular files of the stage, for cpio: {args.stored}")
+    entries = [e for e in entries if e not in stored]
     raw = cpio_newc(entries) if args.format == "cpio" else tar_bytes(entries)
     tmp = args.output + ".tmp"
     with open(tmp, "wb") as f:
         # filename="" and mtime=0 keep the gzip header free of build details.
         with gzip.GzipFile(filename="", mode="wb", fileobj=f, compresslevel=9, mtime=0) as gz:
             gz.write(raw)
+        if stored:
+            f.write(b"\0" * (-f.tell() % 4))
+            f.write(cpio_newc(stored, first_ino=len(entries) + 1, pad=4))
     os.replace(tmp, args.output)
 
 

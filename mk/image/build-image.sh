@@ -87,7 +87,10 @@ rm -rf "$tools"
 find "$istage" -depth -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
 
 console=dev/console:c:5:1:600
-python3 "$mk/archive.py" cpio "$istage" "$IMAGE_DIR/initrd.img" --node "$console"
+# The squashfs is xz already: it follows the gzip'd archive as a plain one,
+# which the kernel copies instead of inflating (archive.py --stored).
+python3 "$mk/archive.py" cpio "$istage" "$IMAGE_DIR/initrd.img" --node "$console" \
+	--stored lib/lcow/tools.squashfs
 python3 "$mk/archive.py" tar "$stage" "$IMAGE_DIR/rootfs.tar.gz" --node "$console"
 bash "$mk/mkext4.sh" "$stage" "$IMAGE_DIR/rootfs.ext4"
 python3 "$mk/vhd.py" "$IMAGE_DIR/rootfs.ext4" "$IMAGE_DIR/rootfs.vhd"

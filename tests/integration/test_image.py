@@ -21,7 +21,6 @@ establish:
 - the LinuxKit images out/linuxkit/*.oci.tar are reproducible too
   (test_linuxkit_images.py checks what they hold, and linuxkit.yml).
 """
-import gzip
 import os
 import re
 import shutil
@@ -31,6 +30,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import zlib
 
 import pytest
 
@@ -89,10 +89,51 @@ def config_mismatches(text):
     return bad
 
 
-def read_cpio(path):
-    """Entries of a gzip'd newc cpio: list of dicts in archive order."""
-    with gzip.open(path, "rb") as f:
+def initrd_segments(path):
+    """The archives an initrd concatenates, as the kernel reads them (NUL
+    padding between them, each gzip'd or plain): [(compressed, newc bytes)]."""
+    with open(path, "rb") as f:
         data = f.read()
+    segments, at = [], 0
+    while at < len(data):
+        if data[at] == 0:
+            at += 1
+        elif data[at:at + 2] == b"\x1f\x8b":
+            z = zlib.decompressobj(wbits=31)
+            segments.append((True, z.decompress(data[at:]) + z.flush()))
+            assert z.eof, f"{path}: gzip member at {at} is cut short"
+            at = len(data) - len(z.unused_data)
+        else:
+            assert at % 4 == 0, f"{path}: a plain archive at {at} is not 4-byte aligned"
+            n = newc_length(data, at)
+            segments.append((False, data[at:at + n]))
+            at += n
+    return segments
+
+
+def newc_length(data, at):
+    """Bytes from `at` to the end of that newc archive's trailer record."""
+    start = at
+    while True:
+        assert data[at:at + 6] == b"070701", f"bad newc magic at {at}"
+        size, namesize = int(data[at + 54:at + 62], 16), int(data[at + 94:at + 102], 16)
+        name = data[at + 110:at + 110 + namesize - 1]
+        at = (at + 110 + namesize + 3) & ~3
+        at = (at + size + 3) & ~3
+        if name == b"TRAILER!!!":
+            return at - start
+
+
+def read_cpio(path):
+    """Entries of an initrd (its newc archives, gzip'd or plain, in order):
+    list of dicts in archive order."""
+    entries = []
+    for _, data in initrd_segments(path):
+        entries += read_newc(data)
+    return entries
+
+
+def read_newc(data):
     entries, at = [], 0
     while True:
         assert data[at:at + 6] == b"070701", f"bad newc magic at {at}"
@@ -746,6 +787,16 @@ def test_initrd_keeps_the_cold_tools_compressed():
     with tarfile.open(image("rootfs.tar.gz")) as tar:
         assert all(tar.getmember(n).isfile() for n in cold)
         assert TOOLS_IMAGE not in tar.getnames()
+
+
+def test_initrd_does_not_gzip_the_squashfs_again():
+    """The squashfs is xz already: it follows the gzip'd archive as a plain
+    one, which the kernel copies instead of inflating at boot; everything
+    else is in the gzip'd one."""
+    segments = initrd_segments(image("initrd.img"))
+    assert [compressed for compressed, _ in segments] == [True, False], segments
+    assert [e["name"] for e in read_newc(segments[1][1])] == [TOOLS_IMAGE]
+    assert TOOLS_IMAGE not in by_name(read_newc(segments[0][1]))
 
 
 def test_rootfs_tar_holds_the_initrd_tree():
