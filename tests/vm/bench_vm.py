@@ -7,7 +7,9 @@ backend, driven as hcsshim drives it (make bench-vm). Figures, not a test.
            median (min-max) of --runs boots. Then the same boots in the
            guest's own clock (CLOCK_BOOTTIME stamps init passes to the gcs
            and the gcs logs): kernel start -> /init's first instruction,
-           /init -> the gcs's main, the gcs's main -> bridge connected
+           /init -> the gcs's main, the gcs's main -> bridge connected; and
+           /init -> the gcs's main by init's boot steps (what init timed
+           and passed on), the rest being vsockexec's start and dial
   stdio    throughput of stdio in one VM, both directions, for 4 KiB,
            64 KiB and 1 MiB writes (`dd bs=`; host -> guest: the host's
            sends and dd's reads), each against the direct socket in the same
@@ -16,11 +18,15 @@ backend, driven as hcsshim drives it (make bench-vm). Figures, not a test.
                         -o/-i dials the host port and execs dd on it): the
                         most the guest's virtio-vsock and the backend allow
              uvm        a UVM process with CreateStdOutPipe/CreateStdInPipe:
-                        dd <-> pipe <-> the gcs's relay <-> the vsock
-                        connection the gcs dialled (spec §6.3)
-             container  a process exec'd in a busybox container (runc
-                        passes it the connections the gcs dialled; a
-                        container's init is relayed instead: see README)
+                        the gcs dials the host's port and gives dd the
+                        connection itself as its fd (spec §6.3), the same
+                        path as direct
+             exec       a process exec'd in a busybox container: runc
+                        passes it the connections the gcs dialled
+             init       a busybox container's init: its pipes exist from
+                        `runc create`, before the host names its ports, so
+                        dd <-> pipe <-> the gcs's relay <-> the connection
+                        (a fresh container, overlay and all, per figure)
            guest -> host from the host's first byte to EOF; host -> guest
            from the host's first send to WaitForProcess's answer (dd has
            read everything). Median of --stdio-runs, interleaved.
@@ -70,14 +76,19 @@ def guest_stamps(entries):
     bridge = next(e for e in entries if e.get("msg") == "bridge connected, serving")
     init_us, gcs_us, bridge_us = (started["initStartedUs"], started["boottimeUs"],
                                   bridge["boottimeUs"])
+    steps = {k: int(v) / 1e3 for k, v in
+             (kv.split("=") for kv in started["initStepsUs"].split(","))}
+    # What passes between init's last step and the gcs's main: forking
+    # vsockexec, its dial of the log port, its exec of the gcs.
+    steps["(to gcs main)"] = (gcs_us - init_us) / 1e3 - sum(steps.values())
     return {"guest_init": init_us / 1e3, "guest_gcs": (gcs_us - init_us) / 1e3,
             "guest_bridge": (bridge_us - gcs_us) / 1e3,
-            "guest_total": (bridge_us - init_us) / 1e3}
+            "guest_total": (bridge_us - init_us) / 1e3, "init_steps": steps}
 
 
 MiB = 1 << 20
 SIZES = (("4 KiB", 4096), ("64 KiB", 64 << 10), ("1 MiB", MiB))
-KINDS = ("direct", "uvm", "container")
+KINDS = ("direct", "uvm", "exec", "init")
 CONTAINER_ID = "bench-stdio"
 LAYER_LUN, SCRATCH_LUN = 1, 2
 
@@ -107,6 +118,7 @@ class StdioBench:
     def __init__(self, vm, host, total):
         self.vm, self.host, self.total = vm, host, total
         self.container = None
+        self.inits, self.n_inits = [], 0
 
     def start_container(self, workdir):
         self.container = lcow_ops.Container(self.host, CONTAINER_ID, LAYER_LUN, SCRATCH_LUN)
@@ -122,6 +134,8 @@ class StdioBench:
 
     def _run(self, kind, args, **stdio):
         """Starts args as `kind`; returns (process, host connection, wait target)."""
+        if kind == "init":
+            return self._run_init(args, **stdio)
         if kind == "direct":
             port = self.host.ports(1)[0]
             lst = self.vm.listen(port)
@@ -136,6 +150,28 @@ class StdioBench:
         proc = self.host.execute(container_id=CONTAINER_ID,
                                  OciProcess=container_host.exec_process(args), **stdio)
         return proc, proc.stdout or proc.stdin, (CONTAINER_ID, proc.pid)
+
+    def _run_init(self, args, stdout=False, stdin=False):
+        self.n_inits += 1
+        c = lcow_ops.Container(self.host, f"bench-init-{self.n_inits}", LAYER_LUN, SCRATCH_LUN)
+        for step in (c.combine_layers, lambda: c.create(args), c.start):
+            reply = step()
+            if reply.result != 0:
+                raise SystemExit(f"bench-vm: init container setup failed: {reply.json}")
+        reply, proc = c.execute_init(stdout=stdout, stderr=False, stdin=stdin)
+        if reply.result != 0:
+            raise SystemExit(f"bench-vm: init container start failed: {reply.json}")
+        self.inits.append(c)
+        return proc, proc.stdout or proc.stdin, (c.cid, proc.pid)
+
+    def remove_inits(self):
+        """Each init container, once its dd has ended."""
+        for c in self.inits:
+            for step in (c.remove_layers, c.delete_state):
+                reply = step()
+                if reply.result != 0:
+                    raise SystemExit(f"bench-vm: {c.cid} cleanup failed: {reply.json}")
+        self.inits = []
 
     def _wait(self, target):
         cid, pid = target
@@ -189,6 +225,7 @@ def stdio(kernel, initrd, backend, mib, runs):
                     for direction, fn in (("guest -> host", bench.guest_to_host),
                                           ("host -> guest", bench.host_to_guest)):
                         rates.setdefault((direction, label, kind), []).append(fn(kind, bs))
+                bench.remove_inits()
         return rates
     finally:
         vm.close()
@@ -197,7 +234,8 @@ def stdio(kernel, initrd, backend, mib, runs):
 
 def print_stdio(rates, mib, runs):
     print(f"bench-vm: stdio throughput, MB/s (median of {runs} x {mib} MiB; % of direct):")
-    print(f"  {'direction':14s} {'writes':7s} {'direct':>8s} {'uvm':>14s} {'container':>14s}")
+    print(f"  {'direction':14s} {'writes':7s} {'direct':>8s}"
+          + "".join(f" {k:>14s}" for k in KINDS[1:]))
     for direction in ("guest -> host", "host -> guest"):
         for label, _ in SIZES:
             med = {k: statistics.median(rates[(direction, label, k)]) for k in KINDS}
@@ -235,6 +273,11 @@ def print_boots(runs, kernel):
     for name, key in GUEST_SPANS:
         vals = [r[key] for r in runs]
         print(f"  {name:20s} {statistics.median(vals):8.1f} ms  "
+              f"({min(vals):.1f}-{max(vals):.1f})")
+    print("bench-vm: /init -> gcs main by init's steps (guest clock), median (min-max):")
+    for step in runs[0]["init_steps"]:
+        vals = [r["init_steps"].get(step, 0.0) for r in runs]
+        print(f"  {step:20s} {statistics.median(vals):8.1f} ms  "
               f"({min(vals):.1f}-{max(vals):.1f})")
 
 

@@ -84,11 +84,11 @@ class Container:
         return self.host.bridge.request(Msg.START, {"ContainerId": self.cid,
                                                     "ActivityId": NULL_GUID})
 
-    def execute_init(self, stdout=True, stderr=True, timeout=RPC_TIMEOUT):
+    def execute_init(self, stdout=True, stderr=True, timeout=RPC_TIMEOUT, stdin=False):
         """ExecuteProcess of the container's init (no OciProcess) with stdio
         on fresh ports; returns (reply, UvmProcess or None)."""
         params, relay, listeners = {}, {}, [None, None, None]
-        for i, (name, want) in enumerate((("StdIn", False), ("StdOut", stdout),
+        for i, (name, want) in enumerate((("StdIn", stdin), ("StdOut", stdout),
                                           ("StdErr", stderr))):
             if not want:
                 continue
