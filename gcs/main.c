@@ -137,15 +137,18 @@ static int setup(struct gcs *g, const struct gcs_options *o, struct error *err)
 	rc = bridge_new(g, &bc, &g->bridge, err);
 	if (rc < 0)
 		return rc;
+	/* The dial (a job) runs while the start-up hooks do (the containers'
+	 * cgroups take the longest): nothing the host sends is read before
+	 * the loop runs, after them. */
+	rc = bridge_start(g->bridge, err);
+	if (rc < 0)
+		return rc;
 	rc = handler_run_startup(g, err);
 	if (rc < 0)
 		return rc;
-	if (gcs_testhooks_start) {
+	if (gcs_testhooks_start)
 		rc = gcs_testhooks_start(g, err);
-		if (rc < 0)
-			return rc;
-	}
-	return bridge_start(g->bridge, err);
+	return rc;
 }
 
 /* With the boot stamps bench-vm splits the boot by (guest clock, µs):
