@@ -2,7 +2,7 @@
 # UEFI machine boots (guest-image.md §5 and §6):
 #   kernel, vmlinux      from `make kernel` (mk/kernel.mk), or KERNEL=/VMLINUX=
 #                        (MODULES= for a vendor kernel's lib/modules/<release>)
-#   initrd.img           gzip newc cpio, reproducible (sorted, 0:0, one mtime)
+#   initrd.img           gzip newc cpio + the tools' squashfs as a plain one, reproducible (sorted, 0:0, one mtime)
 #   rootfs.tar.gz        the same tree as a tar
 #   rootfs.vhd           the same tree as ext4 + a fixed-VHD footer
 #   lcow.efi             UKI: systemd-boot stub + kernel + initrd + cmdline
