@@ -30,6 +30,13 @@ backend, driven as hcsshim drives it (make bench-vm). Figures, not a test.
            guest -> host from the host's first byte to EOF; host -> guest
            from the host's first send to WaitForProcess's answer (dd has
            read everything). Median of --stdio-runs, interleaved.
+  container  in the same VM, --container-runs containers of `true` (Create,
+           ExecuteProcess of the init, WaitForProcess, DeleteContainerState
+           on a fresh overlay of the busybox layer): per request, the gcs's
+           own time from reading it to sending the reply (the log's `us`),
+           less runc's (`runc_us`, spawn to reap, timed by the gcs) and,
+           for the wait, the process's (`process_us`, until it was reaped):
+           everything between the bridge and runc's exec, and back.
 """
 import argparse
 import os
@@ -205,8 +212,9 @@ class StdioBench:
         return self.total / seconds / 1e6
 
 
-def stdio(kernel, initrd, backend, mib, runs):
-    """{(direction, size label, kind): [MB/s per run]} from one VM."""
+def stdio(kernel, initrd, backend, mib, runs, container_runs):
+    """({(direction, size label, kind): [MB/s per run]}, container_split())
+    from one VM."""
     work = tempfile.mkdtemp(prefix="bench-vm-")
     disks = [(LAYER_LUN, busybox_layer(os.path.join(work, "layer.img")), True),
              (SCRATCH_LUN, blank_disk(os.path.join(work, "scratch.img"), 256), False)]
@@ -226,10 +234,65 @@ def stdio(kernel, initrd, backend, mib, runs):
                                           ("host -> guest", bench.host_to_guest)):
                         rates.setdefault((direction, label, kind), []).append(fn(kind, bs))
                 bench.remove_inits()
-        return rates
+        return rates, container_split(bench, container_runs)
     finally:
         vm.close()
         shutil.rmtree(work, ignore_errors=True)
+
+
+CONTAINER_STEPS = ("Create", "ExecuteProcess", "WaitForProcess", "DeleteContainerState")
+
+
+def container_split(bench, runs):
+    """[{step: (us, runc_us + process_us)}] for `runs` containers of `true`."""
+    log = bench.vm.log
+    out = []
+    for i in range(runs):
+        c = lcow_ops.Container(bench.host, f"bench-path-{i}", LAYER_LUN, SCRATCH_LUN)
+        ids = {}
+        for name, step in (("", c.combine_layers), ("Create", lambda: c.create(["/bin/true"])),
+                           ("", c.start)):
+            reply = step()
+            if reply.result != 0:
+                raise SystemExit(f"bench-vm: container path setup failed: {reply.json}")
+            if name:
+                ids[name] = reply.id
+        reply, proc = c.execute_init(stdout=False, stderr=False)
+        if reply.result != 0:
+            raise SystemExit(f"bench-vm: container path start failed: {reply.json}")
+        ids["ExecuteProcess"] = reply.id
+        wait = bench.host.bridge.request(Msg.WAIT_FOR_PROCESS, {
+            "ContainerId": c.cid, "ActivityId": NULL_GUID, "ProcessId": proc.pid,
+            "TimeoutInMs": 0xFFFFFFFF}, timeout=300)
+        ids["WaitForProcess"] = wait.id
+        for step in (c.remove_layers, c.delete_state):
+            reply = step()
+            if reply.result != 0:
+                raise SystemExit(f"bench-vm: container path cleanup failed: {reply.json}")
+        ids["DeleteContainerState"] = reply.id
+        lines = {}
+        for step, rid in ids.items():
+            e = log.wait_for(lambda e, rid=rid: e.get("msg") == "request done"
+                             and e.get("id") == rid)
+            lines[step] = (e["us"], e.get("runc_us", 0) + e.get("process_us", 0))
+        out.append(lines)
+    return out
+
+
+def print_container_split(runs):
+    print(f"bench-vm: container path in the VM, `true`, median of {len(runs)} "
+          "(ms; gcs = us - runc/process):")
+    print(f"  {'request':22s} {'in the gcs':>11s} {'runc/process':>13s} {'gcs':>8s}")
+    totals = [0.0] * len(runs)
+    for step in CONTAINER_STEPS:
+        us = [r[step][0] / 1e3 for r in runs]
+        other = [r[step][1] / 1e3 for r in runs]
+        own = [a - b for a, b in zip(us, other)]
+        totals = [t + o for t, o in zip(totals, own)]
+        print(f"  {step:22s} {statistics.median(us):8.2f} ms {statistics.median(other):10.2f} ms "
+              f"{statistics.median(own):5.2f} ms")
+    print(f"  {'all four':22s} {'':11s} {'':13s} {statistics.median(totals):5.2f} ms"
+          "  (target <= 1 ms off-VM)")
 
 
 def print_stdio(rates, mib, runs):
@@ -252,14 +315,18 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--mib", type=int, default=64)
     ap.add_argument("--stdio-runs", type=int, default=3)
+    ap.add_argument("--container-runs", type=int, default=10)
     a = ap.parse_args()
     kernel = a.kernel or os.path.join(a.out, "vmlinux")
     initrd = os.path.join(a.out, "initrd.img")
     if a.runs:
         print_boots([boot_once(kernel, initrd, a.backend) for _ in range(a.runs)], kernel)
-    if a.stdio_runs:
-        print_stdio(stdio(kernel, initrd, a.backend, a.mib, a.stdio_runs), a.mib,
-                    a.stdio_runs)
+    if a.stdio_runs or a.container_runs:
+        rates, split = stdio(kernel, initrd, a.backend, a.mib, a.stdio_runs, a.container_runs)
+        if a.stdio_runs:
+            print_stdio(rates, a.mib, a.stdio_runs)
+        if split:
+            print_container_split(split)
 
 
 def print_boots(runs, kernel):
