@@ -84,6 +84,8 @@ static int setup_logging(const struct gcs_options *o)
 	crash_install();
 	if (o->format == LOG_FORMAT_JSON && log_capture_stderr(&err) < 0)
 		log_warn("stray stderr output is not captured: %s", err.msg);
+	if (log_writer_start(&err) < 0)
+		log_warn("log lines are written by whoever logs them: %s", err.msg);
 	return 0;
 }
 

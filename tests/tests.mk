@@ -33,6 +33,7 @@ UNIT_GCS_test_storage_scsi := storage
 UNIT_GCS_test_storage_verity := storage
 UNIT_GCS_test_storage_vpmem := storage
 UNIT_GCS_test_timesync := timesync
+UNIT_GCS_test_log_writer := core
 UNIT_GCS_test_tool_run := core
 UNIT_GCS_test_uvm_process := process
 UNIT_GCS_test_user_lookup := containers

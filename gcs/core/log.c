@@ -1,4 +1,4 @@
-#include "core/log.h"
+#include "core/log_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -31,17 +31,11 @@ static struct {
 	enum log_level level;
 	int fd;
 	bool scrub;
-	pthread_mutex_t lock;
-	/* The line being written, so that a crash in the middle of a write can
-	 * finish it before adding its own (log_emergency_write). */
-	const char *volatile cur;
-	volatile size_t cur_len, cur_off;
 } g = {
 	.format = LOG_FORMAT_TEXT,
 	.level = LOG_INFO,
 	.fd = 2,
 	.scrub = true,
-	.lock = PTHREAD_MUTEX_INITIALIZER,
 };
 
 static const char *const level_names[] = {
@@ -155,43 +149,12 @@ void log_format_time(char *buf, int64_t sec, long nsec)
 	*p = '\0';
 }
 
-/* Writes everything, waiting when the fd is non-blocking (it may share its
- * file description with a non-blocking stdout under -use-inouterr). A dead
- * log stream loses the line: there is nowhere else to report it. */
-static void write_all(int fd, const char *buf, size_t len)
-{
-	size_t off = 0;
-
-	g.cur = buf;
-	g.cur_len = len;
-	g.cur_off = 0;
-	while (off < len) {
-		ssize_t n = write(fd, buf + off, len - off);
-
-		if (n > 0) {
-			off += (size_t)n;
-			g.cur_off = off;
-		} else if (n < 0 && errno == EAGAIN) {
-			struct pollfd p = {.fd = fd, .events = POLLOUT};
-
-			poll(&p, 1, -1);
-		} else if (n < 0 && errno == EINTR) {
-			continue;
-		} else {
-			break;
-		}
-	}
-	g.cur = NULL;
-}
-
 /* line is the caller's to change: invalid UTF-8 (a file name, a tool's
  * output) is replaced before it reaches the host's log parser. */
 static void emit(char *line, size_t len)
 {
 	utf8_scrub(line, len);
-	pthread_mutex_lock(&g.lock);
-	write_all(g.fd, line, len);
-	pthread_mutex_unlock(&g.lock);
+	log_write_line(line, len);
 }
 
 static struct json_object *field_value(const struct log_field *f)
@@ -342,6 +305,30 @@ void log_fields(enum log_level level, const struct log_field *fields, size_t n, 
 
 static const int fault_signals[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGSYS, SIGTRAP};
 
+int log_thread_start(void *(*fn)(void *), void *arg)
+{
+	pthread_attr_t attr;
+	sigset_t all, old;
+	pthread_t th;
+	int rc;
+
+	/* A log thread must take no signal meant for the loop's signalfd.
+	 * Faults stay deliverable, so that a crash there is logged too (a
+	 * blocked fault signal would kill with the default action). */
+	sigfillset(&all);
+	for (size_t i = 0; i < ARRAY_SIZE(fault_signals); i++)
+		sigdelset(&all, fault_signals[i]);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, 64 * 1024);
+	rc = pthread_create(&th, &attr, fn, arg);
+	pthread_attr_destroy(&attr);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc == 0)
+		pthread_detach(th);
+	return rc;
+}
+
 static void stray_line(char *line, size_t len)
 {
 	while (len && (line[len - 1] == '\r' || line[len - 1] == '\n'))
@@ -386,9 +373,6 @@ static void *stray_reader(void *arg)
 
 int log_capture_stderr(struct error *err)
 {
-	pthread_attr_t attr;
-	sigset_t all, old;
-	pthread_t th;
 	int p[2], logfd = g.fd, rc;
 
 #ifdef LOG_SANITIZED
@@ -404,25 +388,13 @@ int log_capture_stderr(struct error *err)
 		rc = error_errno(err, errno, "dup stderr");
 		goto fail;
 	}
-	/* The reader must take no signal meant for the loop's signalfd. */
-	sigfillset(&all);
-	/* Faults stay deliverable, so that a crash there is logged too
-	 * (a blocked fault signal would kill with the default action). */
-	for (size_t i = 0; i < ARRAY_SIZE(fault_signals); i++)
-		sigdelset(&all, fault_signals[i]);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	pthread_attr_init(&attr);
-	pthread_attr_setstacksize(&attr, 64 * 1024);
-	rc = pthread_create(&th, &attr, stray_reader, (void *)(intptr_t)p[0]);
-	pthread_attr_destroy(&attr);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	rc = log_thread_start(stray_reader, (void *)(intptr_t)p[0]);
 	if (rc != 0) {
 		if (logfd != g.fd)
 			close(logfd);
 		rc = error_errno(err, rc, "start the stderr reader");
 		goto fail;
 	}
-	pthread_detach(th);
 	g.fd = logfd;
 	/* fd 2 (inherited by children, no CLOEXEC) is now the pipe. */
 	dup2(p[1], 2);
@@ -432,32 +404,4 @@ fail:
 	close(p[0]);
 	close(p[1]);
 	return rc;
-}
-
-void log_emergency_write(const char *line, size_t len)
-{
-	const char *cur = g.cur;
-
-	/* Complete a line this thread (or another) left half-written, so the
-	 * stream stays line-aligned JSON. */
-	if (cur) {
-		size_t off = g.cur_off, total = g.cur_len;
-
-		while (off < total) {
-			ssize_t n = write(g.fd, cur + off, total - off);
-
-			if (n <= 0 && errno != EINTR && errno != EAGAIN)
-				break;
-			if (n > 0)
-				off += (size_t)n;
-		}
-	}
-	for (size_t off = 0; off < len;) {
-		ssize_t n = write(g.fd, line + off, len - off);
-
-		if (n <= 0 && errno != EINTR && errno != EAGAIN)
-			break;
-		if (n > 0)
-			off += (size_t)n;
-	}
 }

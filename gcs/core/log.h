@@ -91,8 +91,17 @@ int log_capture_stderr(struct error *err);
 #define LOG_TIME_LEN 30
 void log_format_time(char *buf, int64_t sec, long nsec);
 
-/* For gcs/core/crash.c (async-signal-safe): finishes a line another write left
- * half-written, then writes `line` (a complete line) to the log fd. */
+/* Hands the writing of lines to a thread of their own (gcs/core/
+ * log_writer.c): a caller no longer waits for the log stream, only for room
+ * in a bounded queue. Until then each caller writes its line itself. An
+ * exit() waits for the queue to be written. */
+int log_writer_start(struct error *err);
+/* Returns once every line logged so far is written. */
+void log_flush(void);
+
+/* For gcs/core/crash.c (async-signal-safe): finishes what another write
+ * left half-written and writes what is queued, then `line` (a complete
+ * line), to the log fd. */
 void log_emergency_write(const char *line, size_t len);
 
 #endif
