@@ -16,6 +16,7 @@
 
 #include <json-c/json.h>
 
+#include "core/thread.h"
 #include "core/utf8.h"
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
@@ -303,27 +304,11 @@ void log_fields(enum log_level level, const struct log_field *fields, size_t n, 
 
 #define STRAY_LINE_MAX 4096
 
-static const int fault_signals[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGSYS, SIGTRAP};
-
 int log_thread_start(void *(*fn)(void *), void *arg)
 {
-	pthread_attr_t attr;
-	sigset_t all, old;
 	pthread_t th;
-	int rc;
+	int rc = thread_start(&th, 64 * 1024, fn, arg);
 
-	/* A log thread must take no signal meant for the loop's signalfd.
-	 * Faults stay deliverable, so that a crash there is logged too (a
-	 * blocked fault signal would kill with the default action). */
-	sigfillset(&all);
-	for (size_t i = 0; i < ARRAY_SIZE(fault_signals); i++)
-		sigdelset(&all, fault_signals[i]);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	pthread_attr_init(&attr);
-	pthread_attr_setstacksize(&attr, 64 * 1024);
-	rc = pthread_create(&th, &attr, fn, arg);
-	pthread_attr_destroy(&attr);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc == 0)
 		pthread_detach(th);
 	return rc;

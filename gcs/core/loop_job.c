@@ -11,10 +11,9 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "core/thread.h"
 
 #define WORKER_STACK (256 * 1024)
-
-static const int fault_signals[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGSYS, SIGTRAP};
 
 static void run_completions(struct loop *l, int fd, uint32_t events, void *data)
 {
@@ -99,23 +98,8 @@ static void *worker(void *arg)
 /* Must hold job_lock. */
 static int start_worker(struct loop *l, struct error *err)
 {
-	pthread_attr_t attr;
-	sigset_t all, old;
-	int rc;
+	int rc = thread_start(&l->workers[l->threads], WORKER_STACK, worker, l);
 
-	/* Workers take no signal: SIGCHLD and the others belong to the loop's
-	 * signalfd, also those added after the worker started. */
-	sigfillset(&all);
-	/* Faults stay deliverable, so that a crash there is logged too
-	 * (a blocked fault signal would kill with the default action). */
-	for (size_t i = 0; i < ARRAY_SIZE(fault_signals); i++)
-		sigdelset(&all, fault_signals[i]);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	pthread_attr_init(&attr);
-	pthread_attr_setstacksize(&attr, WORKER_STACK);
-	rc = pthread_create(&l->workers[l->threads], &attr, worker, l);
-	pthread_attr_destroy(&attr);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc != 0)
 		return error_errno(err, rc, "start a worker thread");
 	l->threads++;
