@@ -344,13 +344,18 @@ def test_loopback_up_for_ipv4_and_ipv6(root):
 
 
 def without_boot_stamp(env):
-    """The child's environment minus init's start stamp (lib/boottime.h),
-    which must be there: nanoseconds of CLOCK_BOOTTIME, not after now."""
+    """The child's environment minus init's start stamp and step times
+    (lib/boottime.h), which must be there: nanoseconds of CLOCK_BOOTTIME,
+    not after now, and "mounts=<us>,<step>=<us>,..."."""
     stamps = [e for e in env if e.startswith("LCOW_INIT_STARTED_NS=")]
     assert len(stamps) == 1, env
     ns = int(stamps[0].split("=", 1)[1])
     assert 0 < ns <= time.clock_gettime_ns(time.CLOCK_BOOTTIME)
-    return [e for e in env if e not in stamps]
+    steps = [e for e in env if e.startswith("LCOW_INIT_STEPS_US=")]
+    assert len(steps) == 1, env
+    times = [kv.split("=") for kv in steps[0].split("=", 1)[1].split(",")]
+    assert times[0][0] == "mounts" and all(v.isdigit() for _, v in times), steps
+    return [e for e in env if e not in stamps + steps]
 
 
 def test_environment_is_path_and_the_boot_stamp_only(root):
