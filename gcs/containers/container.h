@@ -138,10 +138,7 @@ struct cproc {
 	int console; /* pty master (ResizeConsole) until complete, else -1 */
 	struct relay *in;
 	struct relay *out[2];
-	unsigned outputs; /* output relays still running, or 1 while the
-			   * process's group holds the sockets it was given */
-	ino_t out_ino[2]; /* those sockets (an exec without a console) */
-	struct holders_wait *holders;
+	unsigned outputs; /* output relays still running */
 	uint64_t started_ms;
 	struct cproc *next;
 };
@@ -209,7 +206,6 @@ struct cstdio {
 	int in_dst;
 	int out_src[2];
 	int console;
-	ino_t out_ino[2]; /* an exec's stdout/stderr given as they are (0: none) */
 };
 
 #define CSTDIO_INIT                                                                                \
@@ -228,10 +224,9 @@ int cstdio_request(const Gcs__ExecuteProcessSettings *s, struct cstdio_req *r, s
 /* Worker threads: dials the wanted streams' ports (§3.4: before the process
  * starts). On failure the connections made are closed. */
 int cstdio_dial(struct gcs *g, const struct cstdio_req *r, int conn[3], struct error *err);
-/* A non-terminal exec gets the dialled connections themselves: child[i] is
- * what the process gets as fd i (-1: /dev/null); io keeps no copy, only the
- * output sockets' inode numbers (to tell when they are let go). */
-int cstdio_give(struct cstdio *io, int child[3], struct error *err);
+/* A pipe per dialled stream of a non-terminal exec: child[i] is what the
+ * process gets as fd i (-1: /dev/null), the other ends go into io. */
+int cstdio_pipes(struct cstdio *io, int child[3], struct error *err);
 void cstdio_close(struct cstdio *io);
 void cstdio_close_fds(int *fds, int n);
 

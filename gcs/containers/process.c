@@ -1,6 +1,5 @@
 /* The processes of a container (its init and exec'd ones): their stdio
- * relays (the relay engine of gcs/process/relay.h) or, for an exec without
- * a console, the wait for its sockets to be let go (process/holders.h),
+ * relays (the relay engine of gcs/process/relay.h, as for UVM processes),
  * their exit and its delivery (spec §3.5, §6.3, §6.4), signals and console
  * size. */
 #include "containers/container.h"
@@ -17,7 +16,6 @@
 #include "core/log.h"
 #include "core/loop.h"
 #include "process/process.h"
-#include "process/holders.h"
 #include "process/relay.h"
 
 static void report_complete(struct cproc *p);
@@ -57,7 +55,6 @@ struct cproc *cproc_find(struct container *c, pid_t pid)
 
 void cproc_free(struct cproc *p)
 {
-	holders_wait_cancel(p->holders);
 	if (p->console >= 0)
 		close(p->console);
 	free(p);
@@ -130,15 +127,6 @@ void cproc_check_complete(struct cproc *p)
 		container_maybe_notify(c);
 }
 
-static void on_output_let_go(void *data)
-{
-	struct cproc *p = data;
-
-	p->holders = NULL;
-	p->outputs--;
-	cproc_check_complete(p);
-}
-
 static void on_process_exit(struct loop *l, pid_t pid, int status, void *data)
 {
 	struct cproc *p = data;
@@ -154,10 +142,6 @@ static void on_process_exit(struct loop *l, pid_t pid, int status, void *data)
 		container_init_exited(p->c);
 		return;
 	}
-	/* runc makes an exec'd process lead a session and group of its own. */
-	if ((p->out_ino[0] || p->out_ino[1]) &&
-	    holders_wait_start(l, p->pid, p->out_ino, on_output_let_go, p, &p->holders) == 1)
-		p->outputs--;
 	cproc_check_complete(p);
 }
 
@@ -233,9 +217,6 @@ int cproc_attach(struct cproc *p, struct cstdio *io, struct error *err)
 			goto out;
 		p->outputs++;
 	}
-	memcpy(p->out_ino, io->out_ino, sizeof(p->out_ino));
-	if (p->out_ino[0] || p->out_ino[1])
-		p->outputs++;
 	p->started = true;
 out:
 	cstdio_close(io);

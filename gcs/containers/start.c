@@ -201,7 +201,7 @@ static int exec_run(void *data, struct error *err)
 	if (rc == 0)
 		rc = cstdio_dial(j->gcs, &j->want, j->io.conn, err);
 	if (rc == 0 && !j->terminal)
-		rc = cstdio_give(&j->io, child, err);
+		rc = cstdio_pipes(&j->io, child, err);
 	t0 = runc_thread_ns();
 	if (rc == 0)
 		rc = runc_exec(container_runc(), j->id, j->bundle, j->process, child, &proc, err);

@@ -1,9 +1,6 @@
 /* The stdio of a container process (spec §3.4, §6.3): which streams the
- * host wants, dialling their ports, and handing them to an exec'd process.
- * The init's pipes (or console) are made at create time (create.c), before
- * the host names its ports, so its output is relayed; an exec'd process
- * without a console gets the connections themselves, as UVM processes do
- * (gcs/process/stdio.c): no copy between it and the host.
+ * host wants, dialling their ports, and the pipes of an exec'd process. The
+ * init's pipes (or console) are made at create time (create.c).
  *
  * No <stdio.h> here: its stdin/stdout/stderr macros clash with the fields of
  * VsockStdioRelaySettings. */
@@ -11,7 +8,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/dial.h"
@@ -75,22 +71,26 @@ int cstdio_dial(struct gcs *g, const struct cstdio_req *r, int conn[3], struct e
 	return 0;
 }
 
-int cstdio_give(struct cstdio *io, int child[3], struct error *err)
+int cstdio_pipes(struct cstdio *io, int child[3], struct error *err)
 {
-	for (int i = 0; i < 3; i++) {
-		struct stat st;
+	int p[2];
 
-		child[i] = io->conn[i];
-		io->conn[i] = -1;
-		if (i == 0 || child[i] < 0)
+	for (int i = 0; i < 3; i++) {
+		child[i] = -1;
+		if (io->conn[i] < 0)
 			continue;
-		if (fstat(child[i], &st) < 0) {
+		if (pipe2(p, O_CLOEXEC) < 0) {
 			int e = errno;
 
-			cstdio_close_fds(child, 3);
-			return error_errno(err, e, "%s connection", stream_names[i]);
+			cstdio_close_fds(child, i);
+			return error_errno(err, e, "%s pipe", stream_names[i]);
 		}
-		io->out_ino[i - 1] = st.st_ino;
+		/* stdin: the child reads; stdout/stderr: the child writes. */
+		child[i] = p[i == 0 ? 0 : 1];
+		if (i == 0)
+			io->in_dst = p[1];
+		else
+			io->out_src[i - 1] = p[0];
 	}
 	return 0;
 }

@@ -484,24 +484,30 @@ def test_exec_into_a_running_container(host):
 
 def sleeping_container(host, cid):
     """A started container whose init said "up" and sleeps: (container, init)."""
-    c = host.container(cid, sh("echo up; exec sleep 300"))
+    c = host.container(cid, sh("echo up >/dev/stdout; exec sleep 300"))
     c.must_create()
     init = c.start(stdout=True)
     read_until(init.stdout, b"up\n")
     return c, init
 
 
-def test_exec_writes_into_its_connections_and_the_wait_follows_its_output(host):
-    # An exec without a console gets the connections themselves as its
-    # stdio (no relay); its wait still comes after every byte, a background
-    # job's included, and the EOF.
+def test_exec_stdio_are_pipes_and_the_wait_follows_its_output(host):
+    # A container process's stdio are pipes, as the Go guest's relay gives
+    # them: a socket cannot be opened again, so `>/dev/stdout` (images link
+    # their logs there) would fail with ENXIO. The init wrote "up" that way
+    # (sleeping_container); its wait still comes after every byte, a
+    # background job's included, and the EOF.
     c, init = sleeping_container(host, "exec2")
-    e = c.exec(exec_process(sh("for i in 0 1 2; do readlink /proc/$$/fd/$i; done")),
+    e = c.exec(exec_process(sh("for i in 0 1 2; do readlink /proc/$$/fd/$i; done; "
+                               "echo out >/dev/stdout; echo err >/dev/stderr")),
                stdin=True, stdout=True, stderr=True)
-    links = e.read_stdout().split()
-    assert len(links) == 3 and all(x.startswith(b"socket:[") for x in links), links
+    out = e.read_stdout().split()
+    links = out[:3]
+    assert len(links) == 3 and all(x.startswith(b"pipe:[") for x in links), out
     assert len(set(links)) == 3, links
+    assert out[3:] == [b"out"], out
     assert e.wait_code() == 0
+    assert e.read_stderr() == b"err\n"
     e2 = c.exec(exec_process(sh("(sleep 1; echo late) & echo early")), stdout=True)
     t0 = time.monotonic()
     assert e2.wait_code() == 0
