@@ -21,8 +21,9 @@ backend, driven as hcsshim drives it (make bench-vm). Figures, not a test.
                         the gcs dials the host's port and gives dd the
                         connection itself as its fd (spec §6.3), the same
                         path as direct
-             exec       a process exec'd in a busybox container: runc
-                        passes it the connections the gcs dialled
+             exec       a process exec'd in a busybox container: pipes
+                        from the gcs (so that /dev/stdout can be opened), so
+                        dd <-> pipe <-> the gcs's relay <-> the connection
              init       a busybox container's init: its pipes exist from
                         `runc create`, before the host names its ports, so
                         dd <-> pipe <-> the gcs's relay <-> the connection
