@@ -85,7 +85,9 @@ static const struct boot_op boot_ops[] = {
 	BOOT_MOUNT_OP("overlay", "/var", "overlay", MS_NODEV | MS_NOSUID,
 		      "lowerdir=/var,upperdir=" OVER "/var/upper,workdir=" OVER "/var/work",
 		      BOOT_IF_OVERLAY),
-	BOOT_STEP_OP(init_cgroups_setup, 0),
+	/* Mounted in the background while lo, the modules and the tools
+	 * are set up (cgroups.h). */
+	BOOT_STEP_OP(init_cgroups_start, 0),
 	BOOT_STEP_OP(init_loopback_up, 0),
 	/* Before the first vsock dial: the transport may be a module (virtio
 	 * vsock under QEMU; hv_sock in some vendor kernels). */
@@ -93,6 +95,7 @@ static const struct boot_op boot_ops[] = {
 	/* After the modules: a vendor kernel may have squashfs as one. Before
 	 * the gcs, which execs what is in it. */
 	BOOT_STEP_OP(init_tools_mount, BOOT_NONFATAL),
+	BOOT_STEP_OP(init_cgroups_wait, 0),
 	/* After lo and cgroups, as in hcsshim (hv_sock may come late); a
 	 * host that sends nothing costs entropy, not the VM. */
 	BOOT_STEP_OP(init_entropy_seed, BOOT_IF_ENTROPY | BOOT_NONFATAL),
