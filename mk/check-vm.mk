@@ -9,9 +9,11 @@
 #                     writes) of a UVM process and a container process
 #                     against a process on a vsock socket of its own, in one
 #                     VM (tests/vm/bench_vm.py says what each figure times)
-#                     (BENCH_VM_RUNS boots, BENCH_VM_MIB streamed per case,
-#                     BENCH_VM_STDIO_RUNS rounds)
+#                     (BENCH_VM_RUNS boots with BENCH_VM_CPUS vCPUs,
+#                     BENCH_VM_MIB streamed per case, BENCH_VM_STDIO_RUNS
+#                     rounds)
 BENCH_VM_RUNS ?= 5
+BENCH_VM_CPUS ?= 1
 BENCH_VM_MIB ?= 64
 BENCH_VM_STDIO_RUNS ?= 3
 
@@ -25,4 +27,5 @@ check-vm: setup
 bench: bench-vm
 bench-vm: run-image $(VSOCK_BACKEND)
 	@/usr/bin/python3 $(TOP)/tests/vm/bench_vm.py --out $(IMAGE_OUT) --backend $(VSOCK_BACKEND) \
-		--runs $(BENCH_VM_RUNS) --mib $(BENCH_VM_MIB) --stdio-runs $(BENCH_VM_STDIO_RUNS)
+		--runs $(BENCH_VM_RUNS) --cpus $(BENCH_VM_CPUS) --mib $(BENCH_VM_MIB) \
+		--stdio-runs $(BENCH_VM_STDIO_RUNS)

@@ -9,7 +9,8 @@ backend, driven as hcsshim drives it (make bench-vm). Figures, not a test.
            and the gcs logs): kernel start -> /init's first instruction,
            /init -> the gcs's main, the gcs's main -> bridge connected; and
            /init -> the gcs's main by init's boot steps (what init timed
-           and passed on), the rest being vsockexec's start and dial
+           and passed on), the rest being vsockexec's start and dial.
+           --cpus N boots with N vCPUs (default 1; hcsshim gives a UVM 2)
   stdio    throughput of stdio in one VM, both directions, for 4 KiB,
            64 KiB and 1 MiB writes (`dd bs=`; host -> guest: the host's
            sends and dd's reads), each against the direct socket in the same
@@ -61,14 +62,16 @@ from uvm_process import UvmHost  # noqa: E402
 EVENTS = ("entropy", "log", "bridge", "negotiated")
 
 
-def boot_once(kernel, initrd, backend):
-    vm = LcowVM(kernel, initrd, backend)
+def boot_once(kernel, initrd, backend, cpus=1):
+    vm = LcowVM(kernel, initrd, backend, cpus=cpus)
     try:
         vm.start()
         host = UvmHost(vm)
         host.bridge = vm.accept_bridge(120)
         host.bridge.negotiate()
         vm.mark("negotiated")
+        # The log stream is read on its own: its line may trail the reply.
+        vm.log.wait_for(lambda e: e.get("msg") == "bridge connected, serving", timeout=10)
         return dict(vm.marks, **guest_stamps(vm.log.entries))
     finally:
         vm.close()
@@ -314,6 +317,9 @@ def main():
     ap.add_argument("--backend", required=True)
     ap.add_argument("--kernel")
     ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--cpus", type=int, default=1,
+                    help="vCPUs of the boots (hcsshim gives a UVM two; TCG runs one "
+                         "host thread each)")
     ap.add_argument("--mib", type=int, default=64)
     ap.add_argument("--stdio-runs", type=int, default=3)
     ap.add_argument("--container-runs", type=int, default=10)
@@ -321,7 +327,8 @@ def main():
     kernel = a.kernel or os.path.join(a.out, "vmlinux")
     initrd = os.path.join(a.out, "initrd.img")
     if a.runs:
-        print_boots([boot_once(kernel, initrd, a.backend) for _ in range(a.runs)], kernel)
+        print_boots([boot_once(kernel, initrd, a.backend, a.cpus) for _ in range(a.runs)], kernel,
+                    a.cpus)
     if a.stdio_runs or a.container_runs:
         rates, split = stdio(kernel, initrd, a.backend, a.mib, a.stdio_runs, a.container_runs)
         if a.stdio_runs:
@@ -330,8 +337,8 @@ def main():
             print_container_split(split)
 
 
-def print_boots(runs, kernel):
-    print(f"bench-vm: QEMU launch (-accel tcg, {os.path.basename(kernel)}) -> "
+def print_boots(runs, kernel, cpus):
+    print(f"bench-vm: QEMU launch (-accel tcg, {cpus} vCPU, {os.path.basename(kernel)}) -> "
           f"median (min-max) of {len(runs)} boots:")
     for ev in EVENTS:
         vals = [r[ev] for r in runs]

@@ -104,16 +104,18 @@ class LcowVM:
 
     def __init__(self, kernel, initrd, backend, *, append=None, mem=MEM, disks=(), pmem=None,
                  echo_console=None, echo_log=None, on_mark=None, boot_timeout=120,
-                 entropy=True):
+                 entropy=True, cpus=1):
         """initrd: None boots without one (the command line then names a
         root device); disks: [(lun, path, read_only)] on virtio-scsi; pmem: a
         file for one virtio-pmem device; echo_*: callables taking one text line;
-        on_mark(name, seconds) is called as each boot event happens."""
+        on_mark(name, seconds) is called as each boot event happens; cpus:
+        vCPUs (hcsshim gives a UVM two)."""
         self.kernel = kernel
         self.initrd = initrd
         self.backend_bin = backend
         self.append = append or cmdline(entropy_port=ENTROPY_PORT if entropy else 0)
         self.mem = mem
+        self.cpus = cpus
         self.disks = list(disks)
         self.pmem = pmem
         self.echo_console = echo_console
@@ -226,7 +228,7 @@ class LcowVM:
     # -- lifecycle --------------------------------------------------------------
     def qemu_command(self):
         args = qemu_args(self.kernel, self.initrd, self.vu_socket, self.append, self.serial,
-                         mem=self.mem)
+                         mem=self.mem, cpus=self.cpus)
         if self.initrd is None:
             # A disk root (root=/dev/pmem0 on the command line): no initramfs.
             i = args.index("-initrd")

@@ -24,13 +24,13 @@ QEMU = "qemu-system-x86_64"
 MEM = "256M"
 
 
-def qemu_args(kernel, initrd, vu_socket, append, serial, mem=MEM, reboot=False):
+def qemu_args(kernel, initrd, vu_socket, append, serial, mem=MEM, reboot=False, cpus=1):
     """The QEMU command line for a guest with vhost-user-vsock-pci.
 
     vhost-user needs the guest memory in a shared memfd; the device's guest
     CID comes from the backend (it has no guest-cid property)."""
     args = [
-        QEMU, "-accel", "tcg", "-m", mem, "-smp", "1",
+        QEMU, "-accel", "tcg", "-m", mem, "-smp", str(cpus),
         "-nodefaults", "-no-user-config", "-display", "none",
         "-object", f"memory-backend-memfd,id=mem,size={mem},share=on",
         "-machine", "q35,memory-backend=mem",
