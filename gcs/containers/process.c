@@ -1,7 +1,7 @@
 /* The processes of a container (its init and exec'd ones): their stdio
- * relays (the relay engine of gcs/process/relay.h, as for UVM processes),
- * their exit and its delivery (spec §3.5, §6.3, §6.4), signals and console
- * size. */
+ * relays (the relay engine of gcs/process/relay.h: pipes, so that the
+ * process can open /dev/stdout, which a socket refuses with ENXIO), their
+ * exit and its delivery (spec §3.5, §6.3, §6.4), signals and console size. */
 #include "containers/container.h"
 
 #include <errno.h>
