@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -227,53 +226,12 @@ static int setup_v1(void)
 	return 0;
 }
 
-static int setup(void)
+int init_cgroups_setup(const struct init_options *o)
 {
+	(void)o;
 	if (forced_v1())
 		klog(KLOG_INFO, "cgroup: hcsshim.cgroup=v1 on the kernel command line");
 	else if (try_v2() == 0)
 		return 0;
 	return setup_v1();
-}
-
-/* The set-up in the background: started by init_cgroups_start, joined by
- * init_cgroups_wait. */
-static struct {
-	pthread_t thread;
-	bool running;
-	int result;
-} background = {.result = -ECHILD};
-
-static void *setup_thread(void *arg)
-{
-	(void)arg;
-	background.result = setup();
-	return NULL;
-}
-
-int init_cgroups_start(const struct init_options *o)
-{
-	int r;
-
-	(void)o;
-	/* init blocks every signal before the boot: the thread inherits
-	 * that, so signals stay with the main thread. */
-	r = pthread_create(&background.thread, NULL, setup_thread, NULL);
-	if (r == 0) {
-		background.running = true;
-		return 0;
-	}
-	klog(KLOG_WARN, "cgroup: no thread for the set-up (%s); setting up now", strerror(r));
-	background.result = setup();
-	return 0;
-}
-
-int init_cgroups_wait(const struct init_options *o)
-{
-	(void)o;
-	if (background.running) {
-		pthread_join(background.thread, NULL);
-		background.running = false;
-	}
-	return background.result;
 }

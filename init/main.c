@@ -85,20 +85,23 @@ static const struct boot_op boot_ops[] = {
 	BOOT_MOUNT_OP("overlay", "/var", "overlay", MS_NODEV | MS_NOSUID,
 		      "lowerdir=/var,upperdir=" OVER "/var/upper,workdir=" OVER "/var/work",
 		      BOOT_IF_OVERLAY),
-	/* Mounted in the background while lo, the modules and the tools
-	 * are set up (cgroups.h). */
-	BOOT_STEP_OP(init_cgroups_start, 0),
-	BOOT_STEP_OP(init_loopback_up, 0),
+	/* Each background step runs on a thread of its own (boot.h) until
+	 * the join; what runs alongside does not depend on it. The cgroups'
+	 * mount mostly waits for RCU; lo, the modules and the tools are CPU
+	 * work that a second vCPU (hcsshim gives two) shares out. */
+	BOOT_STEP_OP(init_cgroups_setup, BOOT_BACKGROUND),
+	BOOT_STEP_OP(init_loopback_up, BOOT_BACKGROUND),
 	/* Before the first vsock dial: the transport may be a module (virtio
 	 * vsock under QEMU; hv_sock in some vendor kernels). */
 	BOOT_STEP_OP(init_modules_load, BOOT_NONFATAL),
-	/* After the modules: a vendor kernel may have squashfs as one. Before
-	 * the gcs, which execs what is in it. */
-	BOOT_STEP_OP(init_tools_mount, BOOT_NONFATAL),
-	BOOT_STEP_OP(init_cgroups_wait, 0),
-	/* After lo and cgroups, as in hcsshim (hv_sock may come late); a
-	 * host that sends nothing costs entropy, not the VM. */
+	/* After the modules: a vendor kernel may have loop and squashfs as
+	 * ones. Before the gcs, which execs what is in it. */
+	BOOT_STEP_OP(init_tools_mount, BOOT_BACKGROUND | BOOT_NONFATAL),
+	/* After the modules (the vsock transport); while the tools mount.
+	 * A host that sends nothing costs entropy, not the VM. */
 	BOOT_STEP_OP(init_entropy_seed, BOOT_IF_ENTROPY | BOOT_NONFATAL),
+	/* Everything is in place before the gcs starts. */
+	BOOT_JOIN_OP(),
 };
 
 /* How the VM stops once init is done.

@@ -124,10 +124,11 @@ def test_boot_entropy_log_negotiate_within_bound(uvm):
     e = uvm.vm.log.wait_for(lambda e: e["msg"] == "GCS started", timeout=10)
     steps = dict(kv.split("=") for kv in e["initStepsUs"].split(","))
     assert list(steps)[0] == "mounts", e
-    # The cgroups are mounted in the background from cgroups_start and
-    # joined by cgroups_wait, before the entropy and the gcs.
-    order = ["cgroups_start", "loopback_up", "modules_load", "tools_mount", "cgroups_wait",
-             "entropy_seed"]
+    # The cgroups, lo and the tools are set up in the background ("+"),
+    # the tools after the modules, and all of them are joined before the
+    # gcs starts.
+    order = ["+cgroups_setup", "+loopback_up", "modules_load", "+tools_mount",
+             "entropy_seed", "join"]
     assert [s for s in steps if s in order] == order, e
     for step in order:
         assert steps[step].isdigit(), e

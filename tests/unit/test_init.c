@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/prctl.h>
@@ -250,17 +251,18 @@ TEST(cgroups_parse_rejects_malformed_and_overflow)
 
 static int step_calls;
 
+/* Atomic: the background tests count from threads too. */
 static int step_ok(const struct init_options *o)
 {
 	(void)o;
-	step_calls++;
+	__atomic_add_fetch(&step_calls, 1, __ATOMIC_SEQ_CST);
 	return 0;
 }
 
 static int step_fails(const struct init_options *o)
 {
 	(void)o;
-	step_calls++;
+	__atomic_add_fetch(&step_calls, 1, __ATOMIC_SEQ_CST);
 	return -EIO;
 }
 
@@ -353,6 +355,115 @@ TEST(boot_times_name_each_step_that_ran_after_the_mounts)
 	init_boot_times(buf, sizeof(buf));
 	CHECK_EQ(sscanf(buf, "mounts=0,step_ok=%llu%n", &b, &end), 1);
 	CHECK_EQ((size_t)end, strlen(buf));
+}
+
+/* The background tests hand a byte from a later step to a background one:
+ * the background step can only finish if it runs alongside. */
+static int handoff[2] = {-1, -1};
+static int background_done;
+
+static int step_waits_for_the_handoff(const struct init_options *o)
+{
+	struct pollfd p = {.fd = handoff[0], .events = POLLIN};
+	char c;
+
+	(void)o;
+	if (poll(&p, 1, 5000) != 1 || read(handoff[0], &c, 1) != 1)
+		return -ETIMEDOUT;
+	__atomic_store_n(&background_done, 1, __ATOMIC_SEQ_CST);
+	return 0;
+}
+
+static int step_hands_off(const struct init_options *o)
+{
+	(void)o;
+	return write(handoff[1], "x", 1) == 1 ? 0 : -errno;
+}
+
+static int step_sees_the_background_done(const struct init_options *o)
+{
+	(void)o;
+	return __atomic_load_n(&background_done, __ATOMIC_SEQ_CST) ? 0 : -ESRCH;
+}
+
+static int step_sleeps_then_fails(const struct init_options *o)
+{
+	(void)o;
+	usleep(20 * 1000);
+	__atomic_store_n(&background_done, 1, __ATOMIC_SEQ_CST);
+	return -EIO;
+}
+
+TEST(boot_background_steps_run_alongside_until_the_join)
+{
+	const struct boot_op ops[] = {
+		BOOT_STEP_OP(step_waits_for_the_handoff, BOOT_BACKGROUND),
+		BOOT_STEP_OP(step_hands_off, 0),
+		BOOT_JOIN_OP(),
+		BOOT_STEP_OP(step_sees_the_background_done, 0),
+	};
+	struct init_options o = {0};
+	char buf[160];
+	unsigned long long a, b, c, d, e;
+	int end = 0;
+
+	CHECK_OK(pipe(handoff));
+	background_done = 0;
+	CHECK_OK(init_boot_run(ops, ARRAY_SIZE(ops), &o));
+	/* Times in the table's order; the background step marked "+". */
+	init_boot_times(buf, sizeof(buf));
+	CHECK_EQ(sscanf(buf,
+			"mounts=%llu,+step_waits_for_the_handoff=%llu,step_hands_off=%llu,"
+			"join=%llu,step_sees_the_background_done=%llu%n",
+			&a, &b, &c, &d, &e, &end),
+		 5);
+	CHECK_EQ((size_t)end, strlen(buf));
+	close(handoff[0]);
+	close(handoff[1]);
+}
+
+TEST(boot_background_failures_count_at_the_join)
+{
+	const struct boot_op nonfatal[] = {
+		BOOT_STEP_OP(step_fails, BOOT_BACKGROUND | BOOT_NONFATAL),
+		BOOT_JOIN_OP(),
+		BOOT_STEP_OP(step_ok, 0),
+	};
+	const struct boot_op fatal[] = {
+		BOOT_STEP_OP(step_fails, BOOT_BACKGROUND),
+		BOOT_STEP_OP(step_ok, 0),		  /* runs alongside */
+		BOOT_JOIN_OP(), BOOT_STEP_OP(step_ok, 0), /* not after the failure */
+	};
+	const struct boot_op no_join[] = {
+		BOOT_STEP_OP(step_fails, BOOT_BACKGROUND),
+		BOOT_STEP_OP(step_ok, 0),
+	};
+	struct init_options o = {0};
+
+	step_calls = 0;
+	CHECK_OK(init_boot_run(nonfatal, ARRAY_SIZE(nonfatal), &o));
+	CHECK_EQ(step_calls, 2);
+	step_calls = 0;
+	CHECK_EQ(init_boot_run(fatal, ARRAY_SIZE(fatal), &o), -EIO);
+	CHECK_EQ(step_calls, 2);
+	/* A table without a join is joined at its end. */
+	CHECK_EQ(init_boot_run(no_join, ARRAY_SIZE(no_join), &o), -EIO);
+}
+
+TEST(boot_fatal_failure_waits_for_the_background_and_wins)
+{
+	const struct boot_op ops[] = {
+		BOOT_STEP_OP(step_sleeps_then_fails, BOOT_BACKGROUND),
+		BOOT_MKDIR_OP("/nonexistent-lcow/a/b", 0755, 0),
+		BOOT_JOIN_OP(),
+	};
+	struct init_options o = {0};
+
+	background_done = 0;
+	/* The foreground's failure is the one reported; the background step
+	 * has finished when the call returns. */
+	CHECK_EQ(init_boot_run(ops, ARRAY_SIZE(ops), &o), -ENOENT);
+	CHECK_EQ(__atomic_load_n(&background_done, __ATOMIC_SEQ_CST), 1);
 }
 
 TEST(klog_records_are_single_lines)
