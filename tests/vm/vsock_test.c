@@ -488,6 +488,13 @@ static void op_listen(uint32_t port, unsigned nconns)
 			int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 
 			if (fd >= 0 && accepted < nconns) {
+				/* close() then waits for the host's RST, which the
+				 * backend sends once it has passed the echo on:
+				 * without it, the power-off after the last close
+				 * lost what the guest still had queued. */
+				struct linger lg = {.l_onoff = 1, .l_linger = 10};
+
+				setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 				accepted++;
 				pfds[accepted].fd = fd;
 				bufs[accepted - 1].len = 0;
