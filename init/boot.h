@@ -60,9 +60,10 @@ struct boot_op {
 		.kind = BOOT_STEP, .flags = (fl), .path = #fn, .step = (fn)                        \
 	}
 
-#define BOOT_JOIN_OP()                                                                             \
+/* label names the join in the step times: "join_<label>". */
+#define BOOT_JOIN_OP(label)                                                                        \
 	{                                                                                          \
-		.kind = BOOT_JOIN, .path = "join"                                                  \
+		.kind = BOOT_JOIN, .path = "join_" label                                           \
 	}
 
 /* Runs the operations that apply to o, in order. A background step's
@@ -76,8 +77,8 @@ int init_boot_run(const struct boot_op *ops, size_t n, const struct init_options
  * directories and links together, then "<step>=<us>" for each step that
  * ran, in the table's order, its name without "init_", comma-separated,
  * NUL-terminated and cut to len. A step that ran in the background is
- * "+<step>=<us>", its own time, which overlaps the ones after it; "join" is
- * the time spent waiting for them. Returns the length written. */
+ * "+<step>=<us>", its own time, which overlaps the ones after it; a join's
+ * is the time spent waiting for them. Returns the length written. */
 size_t init_boot_times(char *buf, size_t len);
 
 #endif

@@ -86,22 +86,25 @@ static const struct boot_op boot_ops[] = {
 		      "lowerdir=/var,upperdir=" OVER "/var/upper,workdir=" OVER "/var/work",
 		      BOOT_IF_OVERLAY),
 	/* Each background step runs on a thread of its own (boot.h) until
-	 * the join; what runs alongside does not depend on it. The cgroups'
-	 * mount mostly waits for RCU; lo, the modules and the tools are CPU
+	 * a join; what runs alongside does not depend on it. The cgroups'
+	 * mount mostly waits for RCU; lo, the tools and the modules are CPU
 	 * work that a second vCPU (hcsshim gives two) shares out. */
 	BOOT_STEP_OP(init_cgroups_setup, BOOT_BACKGROUND),
 	BOOT_STEP_OP(init_loopback_up, BOOT_BACKGROUND),
+	/* Alongside the modules when the kernel has loop and squashfs built
+	 * in; otherwise deferred to after them (steps.h). Before the gcs,
+	 * which execs what is in it. */
+	BOOT_STEP_OP(init_tools_mount, BOOT_BACKGROUND | BOOT_NONFATAL),
 	/* Before the first vsock dial: the transport may be a module (virtio
 	 * vsock under QEMU; hv_sock in some vendor kernels). */
 	BOOT_STEP_OP(init_modules_load, BOOT_NONFATAL),
-	/* After the modules: a vendor kernel may have loop and squashfs as
-	 * ones. Before the gcs, which execs what is in it. */
-	BOOT_STEP_OP(init_tools_mount, BOOT_BACKGROUND | BOOT_NONFATAL),
-	/* After the modules (the vsock transport); while the tools mount.
-	 * A host that sends nothing costs entropy, not the VM. */
+	BOOT_JOIN_OP("modules"),
+	BOOT_STEP_OP(init_tools_mount_deferred, BOOT_BACKGROUND | BOOT_NONFATAL),
+	/* After the modules (the vsock transport). A host that sends
+	 * nothing costs entropy, not the VM. */
 	BOOT_STEP_OP(init_entropy_seed, BOOT_IF_ENTROPY | BOOT_NONFATAL),
 	/* Everything is in place before the gcs starts. */
-	BOOT_JOIN_OP(),
+	BOOT_JOIN_OP("gcs"),
 };
 
 /* How the VM stops once init is done.

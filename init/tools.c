@@ -12,6 +12,7 @@
 #include "steps.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -25,14 +26,13 @@
 #define TOOLS_IMAGE "/lib/lcow/tools.squashfs"
 #define TOOLS_DIR "/lib/lcow/tools"
 
-int init_tools_mount(const struct init_options *o)
+static int mount_tools(void)
 {
 	struct loop_config cfg;
 	const char *failed = NULL; /* the step that failed, for the log */
 	char dev[32];
 	int file, ctl = -1, loop = -1, n, r;
 
-	(void)o;
 	file = open(TOOLS_IMAGE, O_RDONLY | O_CLOEXEC);
 	if (file < 0) {
 		if (errno == ENOENT)
@@ -72,4 +72,45 @@ out:
 	else
 		klog(KLOG_INFO, "tools: " TOOLS_IMAGE " mounted on " TOOLS_DIR " from %s", dev);
 	return r;
+}
+
+/* Set by init_tools_mount when the kernel could not mount the image yet,
+ * read by init_tools_mount_deferred after the table has joined the first. */
+static bool deferred;
+
+/* Whether loop and squashfs are here now: built in, or already loaded. */
+static bool drivers_present(void)
+{
+	char buf[4096];
+	ssize_t n;
+	int fd;
+
+	if (access("/dev/loop-control", F_OK) < 0)
+		return false;
+	fd = open("/proc/filesystems", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	return strstr(buf, "\tsquashfs\n") != NULL;
+}
+
+int init_tools_mount(const struct init_options *o)
+{
+	(void)o;
+	if (access(TOOLS_IMAGE, F_OK) == 0 && !drivers_present()) {
+		deferred = true;
+		klog(KLOG_INFO, "tools: no loop or squashfs yet; mounting after the modules");
+		return 0;
+	}
+	return mount_tools();
+}
+
+int init_tools_mount_deferred(const struct init_options *o)
+{
+	(void)o;
+	return deferred ? mount_tools() : 0;
 }

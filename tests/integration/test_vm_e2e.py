@@ -125,10 +125,11 @@ def test_boot_entropy_log_negotiate_within_bound(uvm):
     steps = dict(kv.split("=") for kv in e["initStepsUs"].split(","))
     assert list(steps)[0] == "mounts", e
     # The cgroups, lo and the tools are set up in the background ("+"),
-    # the tools after the modules, and all of them are joined before the
-    # gcs starts.
-    order = ["+cgroups_setup", "+loopback_up", "modules_load", "+tools_mount",
-             "entropy_seed", "join"]
+    # the tools beside the modules (this kernel has loop and squashfs built
+    # in: nothing is deferred), and all of them are joined before the gcs
+    # starts.
+    order = ["+cgroups_setup", "+loopback_up", "+tools_mount", "modules_load",
+             "join_modules", "+tools_mount_deferred", "entropy_seed", "join_gcs"]
     assert [s for s in steps if s in order] == order, e
     for step in order:
         assert steps[step].isdigit(), e

@@ -399,7 +399,7 @@ TEST(boot_background_steps_run_alongside_until_the_join)
 	const struct boot_op ops[] = {
 		BOOT_STEP_OP(step_waits_for_the_handoff, BOOT_BACKGROUND),
 		BOOT_STEP_OP(step_hands_off, 0),
-		BOOT_JOIN_OP(),
+		BOOT_JOIN_OP("x"),
 		BOOT_STEP_OP(step_sees_the_background_done, 0),
 	};
 	struct init_options o = {0};
@@ -414,7 +414,7 @@ TEST(boot_background_steps_run_alongside_until_the_join)
 	init_boot_times(buf, sizeof(buf));
 	CHECK_EQ(sscanf(buf,
 			"mounts=%llu,+step_waits_for_the_handoff=%llu,step_hands_off=%llu,"
-			"join=%llu,step_sees_the_background_done=%llu%n",
+			"join_x=%llu,step_sees_the_background_done=%llu%n",
 			&a, &b, &c, &d, &e, &end),
 		 5);
 	CHECK_EQ((size_t)end, strlen(buf));
@@ -426,13 +426,16 @@ TEST(boot_background_failures_count_at_the_join)
 {
 	const struct boot_op nonfatal[] = {
 		BOOT_STEP_OP(step_fails, BOOT_BACKGROUND | BOOT_NONFATAL),
-		BOOT_JOIN_OP(),
+		BOOT_JOIN_OP("x"),
 		BOOT_STEP_OP(step_ok, 0),
 	};
 	const struct boot_op fatal[] = {
 		BOOT_STEP_OP(step_fails, BOOT_BACKGROUND),
-		BOOT_STEP_OP(step_ok, 0),		  /* runs alongside */
-		BOOT_JOIN_OP(), BOOT_STEP_OP(step_ok, 0), /* not after the failure */
+		/* runs alongside */
+		BOOT_STEP_OP(step_ok, 0),
+		BOOT_JOIN_OP("x"),
+		/* does not run after the failure */
+		BOOT_STEP_OP(step_ok, 0),
 	};
 	const struct boot_op no_join[] = {
 		BOOT_STEP_OP(step_fails, BOOT_BACKGROUND),
@@ -455,7 +458,7 @@ TEST(boot_fatal_failure_waits_for_the_background_and_wins)
 	const struct boot_op ops[] = {
 		BOOT_STEP_OP(step_sleeps_then_fails, BOOT_BACKGROUND),
 		BOOT_MKDIR_OP("/nonexistent-lcow/a/b", 0755, 0),
-		BOOT_JOIN_OP(),
+		BOOT_JOIN_OP("x"),
 	};
 	struct init_options o = {0};
 
