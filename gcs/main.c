@@ -154,12 +154,13 @@ static int setup(struct gcs *g, const struct gcs_options *o, struct error *err)
 }
 
 /* With the boot stamps bench-vm splits the boot by (guest clock, µs):
- * init's start and steps as init passed them, if it did, and ours. */
-static void log_started(void)
+ * init's start and steps as init passed them, if it did, and ours, taken
+ * first thing in main (started_ns), before the logging is set up. */
+static void log_started(uint64_t started_ns)
 {
 	const char *init = getenv(BOOTTIME_INIT_ENV);
 	const char *steps = getenv(BOOTTIME_STEPS_ENV);
-	uint64_t now = boottime_ns() / 1000;
+	uint64_t now = started_ns / 1000;
 
 	if (init) {
 		log_fields(LOG_INFO,
@@ -177,6 +178,7 @@ static void log_started(void)
 
 int main(int argc, char **argv)
 {
+	uint64_t started_ns = boottime_ns();
 	struct gcs_options opts;
 	struct gcs g = {.opts = &opts};
 	struct error err;
@@ -188,7 +190,7 @@ int main(int argc, char **argv)
 	/* Writes to a closed bridge or stdio socket must fail with EPIPE, not
 	 * kill the gcs. Children must restore SIGPIPE before exec. */
 	signal(SIGPIPE, SIG_IGN);
-	log_started();
+	log_started(started_ns);
 	gcs_options_log(&opts);
 	for (int i = opts.first_arg; i < argc; i++)
 		log_warn("ignoring argument %s", argv[i]);
