@@ -14,27 +14,11 @@
 
 #include "cleanup.h"
 #include "cmdline.h"
+#include "file.h"
 #include "klog.h"
 
 #define CG_FLAGS (MS_NODEV | MS_NOSUID | MS_NOEXEC)
 #define CG_MAX 32
-
-static int read_small_file(const char *path, char *buf, size_t len)
-{
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-	size_t got = 0;
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	while (got < len - 1 && (n = read(fd, buf + got, len - 1 - got)) != 0) {
-		if (n < 0)
-			return -errno;
-		got += n;
-	}
-	buf[got] = '\0';
-	return 0;
-}
 
 static bool forced_v1(void)
 {
@@ -71,7 +55,7 @@ static void enable_controllers(void)
 	char *save = NULL, *name;
 	_cleanup_close_ int fd = -1;
 
-	if (read_small_file(INIT_CGROUP_ROOT "/cgroup.controllers", list, sizeof(list)) < 0)
+	if (init_read_text(INIT_CGROUP_ROOT "/cgroup.controllers", list, sizeof(list)) < 0)
 		return;
 	fd = open(INIT_CGROUP_ROOT "/cgroup.subtree_control", O_WRONLY | O_CLOEXEC);
 	if (fd < 0) {
@@ -201,7 +185,7 @@ static int setup_v1(void)
 	const char *names[CG_MAX];
 	int n, r, mounted = 0;
 
-	r = read_small_file("/proc/cgroups", text, sizeof(text));
+	r = init_read_text("/proc/cgroups", text, sizeof(text));
 	if (r < 0) {
 		klog(KLOG_ERR, "cgroup v1: read /proc/cgroups: %s", strerror(-r));
 		return r;

@@ -1,35 +1,18 @@
 #include "cmdline.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "cleanup.h"
+#include "file.h"
 
 int init_cmdline_read(char *buf, size_t len)
 {
 	const char *path = getenv(INIT_CMDLINE_ENV);
-	_cleanup_close_ int fd = -1;
-	size_t got = 0;
-	ssize_t n;
 
 	if (len == 0)
 		return -EINVAL;
-	fd = open(path && *path ? path : "/proc/cmdline", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	while (got < len - 1 && (n = read(fd, buf + got, len - 1 - got)) != 0) {
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		got += n;
-	}
-	buf[got] = '\0';
-	return 0;
+	return init_read_text(path && *path ? path : "/proc/cmdline", buf, len);
 }
 
 static bool is_space(char c)

@@ -12,8 +12,8 @@
 #include "steps.h"
 
 #include <errno.h>
-#include <stdbool.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -21,6 +21,7 @@
 #include <unistd.h>
 #include <linux/loop.h>
 
+#include "file.h"
 #include "klog.h"
 
 #define TOOLS_IMAGE "/lib/lcow/tools.squashfs"
@@ -81,21 +82,11 @@ static bool deferred;
 /* Whether loop and squashfs are here now: built in, or already loaded. */
 static bool drivers_present(void)
 {
-	char buf[4096];
-	ssize_t n;
-	int fd;
+	char filesystems[4096];
 
-	if (access("/dev/loop-control", F_OK) < 0)
-		return false;
-	fd = open("/proc/filesystems", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = '\0';
-	return strstr(buf, "\tsquashfs\n") != NULL;
+	return access("/dev/loop-control", F_OK) == 0 &&
+	       init_read_text("/proc/filesystems", filesystems, sizeof(filesystems)) == 0 &&
+	       strstr(filesystems, "\tsquashfs\n") != NULL;
 }
 
 int init_tools_mount(const struct init_options *o)

@@ -9,7 +9,9 @@ backend, driven as hcsshim drives it (make bench-vm). Figures, not a test.
            and the gcs logs): kernel start -> /init's first instruction,
            /init -> the gcs's main, the gcs's main -> bridge connected; and
            /init -> the gcs's main by init's boot steps (what init timed
-           and passed on), the rest being vsockexec's start and dial.
+           and passed on; "+step" ran in the background, beside the
+           others), the rest being init's fork, vsockexec's start and dial
+           and the gcs's exec.
            --cpus N boots with N vCPUs (default 1; hcsshim gives a UVM 2)
   stdio    throughput of stdio in one VM, both directions, for 4 KiB,
            64 KiB and 1 MiB writes (`dd bs=`; host -> guest: the host's
