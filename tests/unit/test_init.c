@@ -20,7 +20,6 @@
 #include "../../init/cgroups.h"
 #include "../../init/child.h"
 #include "../../init/cmdline.h"
-#include "../../init/file.h"
 #include "../../init/klog.h"
 #include "../../init/opt.h"
 #include "../../init/options.h"
@@ -468,22 +467,6 @@ TEST(boot_fatal_failure_waits_for_the_background_and_wins)
 	 * has finished when the call returns. */
 	CHECK_EQ(init_boot_run(ops, ARRAY_SIZE(ops), &o), -ENOENT);
 	CHECK_EQ(__atomic_load_n(&background_done, __ATOMIC_SEQ_CST), 1);
-}
-
-TEST(read_text_cuts_to_the_buffer_and_terminates)
-{
-	char path[] = "/tmp/lcow-text-XXXXXX", buf[8];
-	int fd = mkstemp(path);
-
-	CHECK(fd >= 0);
-	CHECK_EQ(write(fd, "0123456789", 10), 10);
-	close(fd);
-	CHECK_OK(init_read_text(path, buf, sizeof(buf)));
-	CHECK_STREQ(buf, "0123456");
-	CHECK_OK(init_read_text(path, buf, 1));
-	CHECK_STREQ(buf, "");
-	unlink(path);
-	CHECK_EQ(init_read_text(path, buf, sizeof(buf)), -ENOENT);
 }
 
 TEST(klog_records_are_single_lines)
